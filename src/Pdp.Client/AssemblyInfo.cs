@@ -1,0 +1,1 @@
+// Pdp.Client: the PEP side of PolicyPoint (PdpClient, MCP SDK filter, McpGuard).
