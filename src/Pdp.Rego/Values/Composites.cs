@@ -1,0 +1,389 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Pdp.Rego.Values;
+
+/// <summary>An array. The constructor takes ownership of the given array: do not change it afterwards.</summary>
+public sealed class ArrayValue : Value
+{
+    private readonly Value[] _items;
+    private int _hash;
+
+    /// <summary>Wraps <paramref name="items"/> without copying.</summary>
+    public ArrayValue(Value[] items) => _items = items;
+
+    /// <summary>The empty array.</summary>
+    public static ArrayValue Empty { get; } = new([]);
+
+    /// <summary>Number of elements.</summary>
+    public int Count => _items.Length;
+    /// <summary>Element at <paramref name="index"/> (0-based).</summary>
+    public Value this[int index] => _items[index];
+    /// <summary>The elements.</summary>
+    public ReadOnlySpan<Value> Span => _items;
+    /// <summary>The elements as a list.</summary>
+    public IReadOnlyList<Value> Items => _items;
+
+    public override ValueKind Kind => ValueKind.Array;
+
+    public override bool Equals(Value? other)
+    {
+        if (ReferenceEquals(this, other)) return true;
+        if (other is not ArrayValue a || a._items.Length != _items.Length) return false;
+        for (int i = 0; i < _items.Length; i++) if (!_items[i].Equals(a._items[i])) return false;
+        return true;
+    }
+
+    public override int GetHashCode()
+    {
+        if (_hash != 0) return _hash;
+        var h = new HashCode();
+        h.Add(ValueKind.Array);
+        foreach (var v in _items) h.Add(v.GetHashCode());
+        var r = h.ToHashCode();
+        _hash = r == 0 ? 1 : r;
+        return _hash;
+    }
+
+    private protected override int CompareSameKind(Value other)
+    {
+        var b = ((ArrayValue)other)._items;
+        int n = Math.Min(_items.Length, b.Length);
+        for (int i = 0; i < n; i++)
+        {
+            int c = _items[i].CompareTo(b[i]);
+            if (c != 0) return c;
+        }
+        return _items.Length.CompareTo(b.Length);
+    }
+
+    public override void WriteJson(Utf8JsonWriter writer)
+    {
+        writer.WriteStartArray();
+        foreach (var v in _items) v.WriteJson(writer);
+        writer.WriteEndArray();
+    }
+
+    public override void AppendRego(StringBuilder sb)
+    {
+        sb.Append('[');
+        for (int i = 0; i < _items.Length; i++)
+        {
+            if (i > 0) sb.Append(", ");
+            _items[i].AppendRego(sb);
+        }
+        sb.Append(']');
+    }
+}
+
+/// <summary>
+/// An object: keys of any kind, held sorted in OPA's order (so iteration and output are deterministic), looked up
+/// by binary search. Build with <see cref="Builder"/> or <see cref="FromPairs"/>.
+/// </summary>
+public sealed class ObjectValue : Value
+{
+    private readonly KeyValuePair<Value, Value>[] _entries; // sorted by key, distinct keys
+    private int _hash;
+
+    private ObjectValue(KeyValuePair<Value, Value>[] sortedDistinct) => _entries = sortedDistinct;
+
+    /// <summary>The empty object.</summary>
+    public static ObjectValue Empty { get; } = new([]);
+
+    /// <summary>Builds an object; for a repeated key the last value wins.</summary>
+    public static ObjectValue FromPairs(IEnumerable<KeyValuePair<Value, Value>> pairs)
+    {
+        var b = new Builder();
+        foreach (var p in pairs) b.Set(p.Key, p.Value);
+        return b.Build();
+    }
+
+    /// <summary>Builds an object with string keys; for a repeated key the last value wins.</summary>
+    public static ObjectValue FromPairs(params (string Key, Value Value)[] pairs)
+    {
+        var b = new Builder(pairs.Length);
+        foreach (var (k, v) in pairs) b.Set(new StringValue(k), v);
+        return b.Build();
+    }
+
+    /// <summary>Number of keys.</summary>
+    public int Count => _entries.Length;
+    /// <summary>Entries sorted by key.</summary>
+    public ReadOnlySpan<KeyValuePair<Value, Value>> Entries => _entries;
+    /// <summary>Keys, sorted.</summary>
+    public IEnumerable<Value> Keys => _entries.Select(e => e.Key);
+    /// <summary>Values, in key order.</summary>
+    public IEnumerable<Value> Values => _entries.Select(e => e.Value);
+
+    /// <summary>The value at <paramref name="key"/>, or null.</summary>
+    public Value? this[Value key] => TryGetValue(key, out var v) ? v : null;
+    /// <summary>The value at string key <paramref name="key"/>, or null.</summary>
+    public Value? this[string key] => TryGetValue(key, out var v) ? v : null;
+
+    /// <summary>Looks up <paramref name="key"/>.</summary>
+    public bool TryGetValue(Value key, out Value value)
+    {
+        if (key is StringValue s) return TryGetValue(s.Value, out value);
+        int lo = 0, hi = _entries.Length - 1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            int c = _entries[mid].Key.CompareTo(key);
+            if (c == 0) { value = _entries[mid].Value; return true; }
+            if (c < 0) lo = mid + 1; else hi = mid - 1;
+        }
+        value = Null;
+        return false;
+    }
+
+    /// <summary>Looks up a string key without allocating.</summary>
+    public bool TryGetValue(string key, out Value value)
+    {
+        int lo = 0, hi = _entries.Length - 1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            var k = _entries[mid].Key;
+            int c = k is StringValue ks ? string.CompareOrdinal(ks.Value, key) : ((int)k.Kind).CompareTo((int)ValueKind.String);
+            if (c == 0) { value = _entries[mid].Value; return true; }
+            if (c < 0) lo = mid + 1; else hi = mid - 1;
+        }
+        value = Null;
+        return false;
+    }
+
+    /// <summary>True when <paramref name="key"/> is present.</summary>
+    public bool ContainsKey(Value key) => TryGetValue(key, out _);
+
+    /// <summary>A copy with <paramref name="key"/> set to <paramref name="value"/>.</summary>
+    public ObjectValue With(Value key, Value value)
+    {
+        var b = new Builder(_entries.Length + 1);
+        foreach (var e in _entries) b.Set(e.Key, e.Value);
+        b.Set(key, value);
+        return b.Build();
+    }
+
+    /// <summary>A copy without <paramref name="key"/>.</summary>
+    public ObjectValue Without(Value key)
+    {
+        if (!ContainsKey(key)) return this;
+        return new ObjectValue(_entries.Where(e => !e.Key.Equals(key)).ToArray());
+    }
+
+    public override ValueKind Kind => ValueKind.Object;
+
+    public override bool Equals(Value? other)
+    {
+        if (ReferenceEquals(this, other)) return true;
+        if (other is not ObjectValue o || o._entries.Length != _entries.Length) return false;
+        for (int i = 0; i < _entries.Length; i++)
+        {
+            if (!_entries[i].Key.Equals(o._entries[i].Key) || !_entries[i].Value.Equals(o._entries[i].Value)) return false;
+        }
+        return true;
+    }
+
+    public override int GetHashCode()
+    {
+        if (_hash != 0) return _hash;
+        var h = new HashCode();
+        h.Add(ValueKind.Object);
+        foreach (var e in _entries) { h.Add(e.Key.GetHashCode()); h.Add(e.Value.GetHashCode()); }
+        var r = h.ToHashCode();
+        _hash = r == 0 ? 1 : r;
+        return _hash;
+    }
+
+    private protected override int CompareSameKind(Value other)
+    {
+        var b = ((ObjectValue)other)._entries;
+        int n = Math.Min(_entries.Length, b.Length);
+        for (int i = 0; i < n; i++)
+        {
+            int c = _entries[i].Key.CompareTo(b[i].Key);
+            if (c != 0) return c;
+            c = _entries[i].Value.CompareTo(b[i].Value);
+            if (c != 0) return c;
+        }
+        return _entries.Length.CompareTo(b.Length);
+    }
+
+    public override void WriteJson(Utf8JsonWriter writer)
+    {
+        writer.WriteStartObject();
+        foreach (var e in _entries)
+        {
+            writer.WritePropertyName(e.Key is StringValue s ? s.Value : e.Key.ToJson());
+            e.Value.WriteJson(writer);
+        }
+        writer.WriteEndObject();
+    }
+
+    public override void AppendRego(StringBuilder sb)
+    {
+        sb.Append('{');
+        for (int i = 0; i < _entries.Length; i++)
+        {
+            if (i > 0) sb.Append(", ");
+            _entries[i].Key.AppendRego(sb);
+            sb.Append(": ");
+            _entries[i].Value.AppendRego(sb);
+        }
+        sb.Append('}');
+    }
+
+    /// <summary>Collects entries, then sorts them once. Not thread safe; a builder makes one object.</summary>
+    public sealed class Builder(int capacity = 4)
+    {
+        private readonly List<KeyValuePair<Value, Value>> _items = new(capacity);
+
+        /// <summary>Number of entries added so far (repeated keys counted each time).</summary>
+        public int Count => _items.Count;
+
+        /// <summary>Sets <paramref name="key"/>; a later Set of an equal key wins.</summary>
+        public Builder Set(Value key, Value value) { _items.Add(new(key, value)); return this; }
+
+        /// <summary>Sets a string key.</summary>
+        public Builder Set(string key, Value value) => Set(new StringValue(key), value);
+
+        /// <summary>The object.</summary>
+        public ObjectValue Build()
+        {
+            if (_items.Count == 0) return Empty;
+            var arr = _items.ToArray();
+            // Stable sort by key so that the last of equal keys is last; then keep the last of each run.
+            var idx = new int[arr.Length];
+            for (int i = 0; i < idx.Length; i++) idx[i] = i;
+            Array.Sort(idx, (x, y) => { int c = arr[x].Key.CompareTo(arr[y].Key); return c != 0 ? c : x.CompareTo(y); });
+            var result = new List<KeyValuePair<Value, Value>>(arr.Length);
+            for (int i = 0; i < idx.Length; i++)
+            {
+                if (i + 1 < idx.Length && arr[idx[i]].Key.Equals(arr[idx[i + 1]].Key)) continue;
+                result.Add(arr[idx[i]]);
+            }
+            return new ObjectValue(result.ToArray());
+        }
+    }
+}
+
+/// <summary>A set: distinct elements held sorted in OPA's order, membership by binary search.</summary>
+public sealed class SetValue : Value
+{
+    private readonly Value[] _items; // sorted, distinct
+    private int _hash;
+
+    private SetValue(Value[] sortedDistinct) => _items = sortedDistinct;
+
+    /// <summary>The empty set.</summary>
+    public static SetValue Empty { get; } = new([]);
+
+    /// <summary>A set of <paramref name="items"/> (duplicates dropped).</summary>
+    public static SetValue Of(IEnumerable<Value> items)
+    {
+        var arr = items.ToArray();
+        if (arr.Length == 0) return Empty;
+        Array.Sort(arr);
+        int n = 1;
+        for (int i = 1; i < arr.Length; i++) if (!arr[i].Equals(arr[n - 1])) arr[n++] = arr[i];
+        if (n != arr.Length) Array.Resize(ref arr, n);
+        return new SetValue(arr);
+    }
+
+    /// <summary>Number of elements.</summary>
+    public int Count => _items.Length;
+    /// <summary>Elements, sorted.</summary>
+    public ReadOnlySpan<Value> Span => _items;
+    /// <summary>Elements, sorted.</summary>
+    public IReadOnlyList<Value> Items => _items;
+
+    /// <summary>Membership.</summary>
+    public bool Contains(Value v) => Array.BinarySearch(_items, v) >= 0;
+
+    /// <summary>Elements in either set.</summary>
+    public SetValue Union(SetValue other)
+    {
+        if (other._items.Length == 0) return this;
+        if (_items.Length == 0) return other;
+        var r = new List<Value>(_items.Length + other._items.Length);
+        int i = 0, j = 0;
+        while (i < _items.Length && j < other._items.Length)
+        {
+            int c = _items[i].CompareTo(other._items[j]);
+            if (c < 0) r.Add(_items[i++]);
+            else if (c > 0) r.Add(other._items[j++]);
+            else { r.Add(_items[i++]); j++; }
+        }
+        while (i < _items.Length) r.Add(_items[i++]);
+        while (j < other._items.Length) r.Add(other._items[j++]);
+        return new SetValue(r.ToArray());
+    }
+
+    /// <summary>Elements in both sets.</summary>
+    public SetValue Intersect(SetValue other) => new(_items.Where(other.Contains).ToArray());
+
+    /// <summary>Elements of this set not in <paramref name="other"/>.</summary>
+    public SetValue Except(SetValue other) => new(_items.Where(v => !other.Contains(v)).ToArray());
+
+    public override ValueKind Kind => ValueKind.Set;
+
+    public override bool Equals(Value? other)
+    {
+        if (ReferenceEquals(this, other)) return true;
+        if (other is not SetValue s || s._items.Length != _items.Length) return false;
+        for (int i = 0; i < _items.Length; i++) if (!_items[i].Equals(s._items[i])) return false;
+        return true;
+    }
+
+    public override int GetHashCode()
+    {
+        if (_hash != 0) return _hash;
+        var h = new HashCode();
+        h.Add(ValueKind.Set);
+        foreach (var v in _items) h.Add(v.GetHashCode());
+        var r = h.ToHashCode();
+        _hash = r == 0 ? 1 : r;
+        return _hash;
+    }
+
+    private protected override int CompareSameKind(Value other)
+    {
+        var b = ((SetValue)other)._items;
+        int n = Math.Min(_items.Length, b.Length);
+        for (int i = 0; i < n; i++)
+        {
+            int c = _items[i].CompareTo(b[i]);
+            if (c != 0) return c;
+        }
+        return _items.Length.CompareTo(b.Length);
+    }
+
+    public override void WriteJson(Utf8JsonWriter writer)
+    {
+        writer.WriteStartArray();
+        foreach (var v in _items) v.WriteJson(writer);
+        writer.WriteEndArray();
+    }
+
+    public override void AppendRego(StringBuilder sb)
+    {
+        if (_items.Length == 0) { sb.Append("set()"); return; }
+        sb.Append('{');
+        for (int i = 0; i < _items.Length; i++)
+        {
+            if (i > 0) sb.Append(", ");
+            _items[i].AppendRego(sb);
+        }
+        sb.Append('}');
+    }
+
+    /// <summary>Collects elements, then sorts and de-duplicates once.</summary>
+    public sealed class Builder(int capacity = 4)
+    {
+        private readonly List<Value> _items = new(capacity);
+        /// <summary>Adds an element (duplicates are dropped at <see cref="Build"/>).</summary>
+        public Builder Add(Value v) { _items.Add(v); return this; }
+        /// <summary>The set.</summary>
+        public SetValue Build() => Of(_items);
+    }
+}
