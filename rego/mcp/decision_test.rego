@@ -1,0 +1,49 @@
+# The shape of the entrypoint's answer, which the PDP service maps onto CheckResponse.
+package policypoint.mcp_test
+
+import data.policypoint.mcp
+
+test_decision_has_every_field if {
+	d := mcp.decision with input as fs("read_text_file", {"path": concat("/", [workspace, "a.txt"])})
+	object.keys(d) == {"allow", "require_approval", "reasons", "exception", "obligations", "labels"}
+	is_boolean(d.allow)
+	is_boolean(d.require_approval)
+	is_array(d.reasons)
+	is_object(d.obligations)
+	is_array(d.labels)
+	every r in d.reasons {
+		object.keys(r) == {"code", "message", "rule"}
+		is_string(r.message)
+	}
+}
+
+test_every_refusal_carries_a_reason if {
+	inputs := [
+		{},
+		{"tool": {"name": "read_text_file"}},
+		call(agent_y, "filesystem", "read_text_file", {"path": workspace}),
+		fs("write_file", {"path": "/etc/passwd", "content": ""}),
+	]
+	every inp in inputs {
+		d := mcp.decision with input as inp
+		d.allow == false
+		count(d.reasons) > 0
+		every r in d.reasons {
+			r.code != ""
+			r.message != ""
+		}
+	}
+}
+
+test_several_deny_reasons_are_all_reported if {
+	cred := {"id": "c-old", "kind": "jit", "issued_at_ns": now - hour, "expires_at_ns": now - minute}
+	inp := set_field(fs("write_file", {"path": "/etc/passwd", "content": ""}), "credential", cred)
+	d := mcp.decision with input as inp
+	codes(d) == {"argument_not_allowed", "credential_expired"}
+}
+
+test_decision_time_defaults_to_the_clock if {
+	inp := {k: v | some k, v in fs("read_text_file", {"path": concat("/", [workspace, "a.txt"])}); k != "request"}
+	d := mcp.decision with input as inp
+	is_boolean(d.allow)
+}
