@@ -1,41 +1,431 @@
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using Polly;
+using Polly.Retry;
 
 namespace Pdp.DecisionLog;
 
 /// <summary>
-/// <see cref="IDecisionLog"/> over PostgreSQL with group commit, a per-writer hash chain and a local spool.
-/// (Skeleton: signatures only; implementation in progress.)
+/// <see cref="IDecisionLog"/> over PostgreSQL.
+/// <list type="bullet">
+/// <item>Group commit: <see cref="AppendAsync"/> queues the record; one writer task takes up to
+/// <see cref="DecisionLogOptions.MaxBatch"/> records (waiting at most <see cref="DecisionLogOptions.MaxDelay"/>
+/// for more), writes them in one transaction (binary COPY) and then completes every waiter.</item>
+/// <item>Hash chain: each inserted row gets the next <c>seq</c> of this writer and
+/// <c>record_hash = SHA-256(prev_hash || record)</c> (<see cref="DecisionChain"/>); the head is read back from
+/// the database, so a restart continues the chain. Duplicate decision ids are skipped before chaining, so a
+/// replay never leaves a gap.</item>
+/// <item>Spool: when a write fails, the batch is appended to the local spool (fsynced) and the waiters complete:
+/// the records are durable. While the spool is not empty, new batches go there too (order is kept). A
+/// background replayer (Polly retry, exponential backoff with jitter) moves the spool into PostgreSQL and
+/// empties it. Records spooled before a crash are replayed after the next start. When neither PostgreSQL nor
+/// the spool can take a batch, its appends throw <see cref="AuditUnavailableException"/>.</item>
+/// </list>
+/// The constructor recovers the spool and starts the background tasks; <see cref="StartAsync"/> (optional)
+/// prepares partitions and the chain head eagerly. Thread safe.
 /// </summary>
 public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
 {
+    private const int ReplayChunk = 2000;
+
     private readonly DecisionLogOptions _options;
     private readonly ILogger _logger;
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly DecisionStore _store;
+    private readonly Spool _spool;
+    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly SemaphoreSlim _gate = new(1, 1);            // serializes DB writes and spool access
+    private readonly SemaphoreSlim _replaySignal = new(0, int.MaxValue);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly PendingIndex _pending = new();
+    private readonly ResiliencePipeline _replayRetry;
+    private readonly Task _writerTask;
+    private readonly Task _replayTask;
+    private bool _spoolUsable;
+    private DateTimeOffset _dbDownUntil = DateTimeOffset.MinValue;
+    private int _disposed;
 
-    /// <summary>Creates the log; call <see cref="StartAsync"/> before appending.</summary>
-    public PostgresDecisionLog(DecisionLogOptions options, ILogger<PostgresDecisionLog> logger)
+    private sealed record Pending(DecisionRecord Record, TaskCompletionSource Done);
+
+    /// <summary>
+    /// Creates the log: validates <paramref name="options"/> (<see cref="ArgumentException"/> when invalid),
+    /// opens the spool (a spool that cannot be opened is logged, not thrown: appends then depend on PostgreSQL
+    /// alone) and starts the writer and the replayer.
+    /// </summary>
+    public PostgresDecisionLog(DecisionLogOptions options, ILogger<PostgresDecisionLog>? logger = null)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
         _options = options;
-        _logger = logger;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        var csb = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+        // Fail fast on a dead server: the spool takes over, so long connect waits only add latency.
+        if (!options.ConnectionString.Contains("Timeout", StringComparison.OrdinalIgnoreCase)) csb.Timeout = 3;
+        _dataSource = NpgsqlDataSource.Create(csb.ConnectionString);
+        WriterId = options.EffectiveWriterId;
+        _store = new DecisionStore(_dataSource, WriterId);
+        _spool = new Spool(options.SpoolDirectory);
+        try
+        {
+            var recovered = _spool.Open(line => _logger.LogError("Decision spool: unreadable line skipped: {Line}", line));
+            _spoolUsable = true;
+            foreach (var r in recovered) _pending.Add(r);
+            if (recovered.Count > 0)
+                _logger.LogWarning("Decision spool {Path} holds {Count} records from a previous run; replaying", _spool.FilePath, recovered.Count);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _logger.LogError(e, "Decision spool directory {Dir} is not usable; decisions depend on PostgreSQL alone", options.SpoolDirectory);
+        }
+        _replayRetry = new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not OperationCanceledException),
+                MaxRetryAttempts = int.MaxValue,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromMilliseconds(100),
+                MaxDelay = options.MaxReplayDelay,
+                OnRetry = a =>
+                {
+                    _logger.LogWarning("Decision spool replay failed (attempt {Attempt}), retrying in {Delay}: {Error}",
+                        a.AttemptNumber + 1, a.RetryDelay, a.Outcome.Exception?.Message);
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .Build();
+        _writerTask = Task.Run(WriterLoopAsync);
+        _replayTask = Task.Run(ReplayLoopAsync);
+        if (_spool.HasPending) _replaySignal.Release();
     }
 
-    /// <summary>Recovers the chain head and starts the writer.</summary>
-    public Task StartAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
+    /// <summary>The id of this log's hash chain (<see cref="DecisionLogOptions.EffectiveWriterId"/>).</summary>
+    public string WriterId { get; }
+
+    /// <summary>Records acknowledged through the spool and not yet replayed into PostgreSQL.</summary>
+    public int SpooledCount => _pending.SpooledCount;
+
+    /// <summary>
+    /// Optional eager start: creates this month's partitions and loads the chain head. Database errors are
+    /// logged, not thrown (the spool covers an unreachable database).
+    /// </summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await _store.EnsurePartitionsAsync(DateTimeOffset.UtcNow, cancellationToken);
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
+        {
+            _logger.LogWarning(e, "Decision log: PostgreSQL not reachable at start-up; records will be spooled");
+        }
+    }
 
     /// <inheritdoc />
-    public ValueTask AppendAsync(DecisionRecord record, CancellationToken cancellationToken = default) =>
-        throw new NotImplementedException();
+    /// <exception cref="ArgumentException">The record lacks DecisionId or Decision.</exception>
+    /// <exception cref="ObjectDisposedException">The log was disposed.</exception>
+    public async ValueTask AppendAsync(DecisionRecord record, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var normalized = DecisionChain.Normalize(record);
+        var pending = new Pending(normalized, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        _pending.Add(normalized);
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            _pending.Remove([normalized], spooled: false);
+            throw new ObjectDisposedException(nameof(PostgresDecisionLog));
+        }
+        // Cancelling stops the wait only: the record stays queued and is still written.
+        await pending.Done.Task.WaitAsync(cancellationToken);
+    }
 
     /// <inheritdoc />
-    public ValueTask<DecisionRecord?> FindByRequestIdAsync(string requestId, CancellationToken cancellationToken = default) =>
-        throw new NotImplementedException();
+    /// <remarks>Looks at records not yet in PostgreSQL (queued or spooled) first. If PostgreSQL fails, returns
+    /// what the pending records give (possibly null) and logs a warning.</remarks>
+    public async ValueTask<DecisionRecord?> FindByRequestIdAsync(string requestId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(requestId);
+        var pending = _pending.FindByRequestId(requestId);
+        if (pending is not null || DbKnownDown) return pending;
+        try
+        {
+            return await _store.FindByRequestIdAsync(requestId, cancellationToken) ?? _pending.FindByRequestId(requestId);
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        {
+            _logger.LogWarning(e, "Decision log: lookup of request id {RequestId} failed", requestId);
+            return null;
+        }
+    }
 
     /// <inheritdoc />
-    public ValueTask<IReadOnlyList<DecisionRecord>> GetSessionAsync(string sessionId, int limit, CancellationToken cancellationToken = default) =>
-        throw new NotImplementedException();
+    /// <remarks>Merges stored and pending (queued or spooled) records. If PostgreSQL fails, returns the pending
+    /// ones only and logs a warning. <paramref name="limit"/> must be positive.</remarks>
+    public async ValueTask<IReadOnlyList<DecisionRecord>> GetSessionAsync(string sessionId, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(sessionId);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        var stored = new List<DecisionRecord>();
+        if (!DbKnownDown)
+        {
+            try
+            {
+                stored = await _store.GetSessionAsync(sessionId, limit, cancellationToken);
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException)
+            {
+                _logger.LogWarning(e, "Decision log: session history of {SessionId} incomplete (PostgreSQL failed)", sessionId);
+            }
+        }
+        var seen = stored.Select(r => r.DecisionId).ToHashSet(StringComparer.Ordinal);
+        var all = stored.Concat(_pending.ForSession(sessionId).Where(r => seen.Add(r.DecisionId)))
+            .OrderBy(r => r.DecidedAt).ThenBy(r => r.DecisionId, StringComparer.Ordinal).ToList();
+        return all.Count > limit ? all.GetRange(all.Count - limit, limit) : all;
+    }
 
-    /// <inheritdoc />
-    public Task FlushAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
+    /// <summary>
+    /// Waits until every record appended before the call is durable, and tries once to replay the spool into
+    /// PostgreSQL (a replay failure is logged, not thrown: spooled records are durable already).
+    /// </summary>
+    public async Task FlushAsync(CancellationToken cancellationToken = default)
+    {
+        var marker = new Pending(null!, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        if (_queue.Writer.TryWrite(marker)) await marker.Done.Task.WaitAsync(cancellationToken);
+        if (_spool.HasPending)
+        {
+            try { await DrainSpoolAsync(cancellationToken); }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                _logger.LogWarning("Decision spool not replayed at flush: {Error}", e.Message);
+            }
+        }
+    }
 
-    /// <inheritdoc />
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    /// <summary>Stops accepting records, writes everything queued (to PostgreSQL or the spool), tries a last
+    /// replay, and stops the background tasks.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _queue.Writer.TryComplete();
+        await _writerTask;
+        if (_spool.HasPending)
+        {
+            try { await DrainSpoolAsync(CancellationToken.None); }
+            catch (Exception e) { _logger.LogWarning("Decision spool kept for the next start: {Error}", e.Message); }
+        }
+        _stopping.Cancel();
+        try { await _replayTask; } catch (OperationCanceledException) { }
+        _spool.Dispose();
+        await _dataSource.DisposeAsync();
+        _stopping.Dispose();
+    }
+
+    private bool DbKnownDown => _spool.HasPending || DateTimeOffset.UtcNow < _dbDownUntil;
+
+    private async Task WriterLoopAsync()
+    {
+        var batch = new List<Pending>(_options.MaxBatch);
+        var reader = _queue.Reader;
+        while (await reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            while (batch.Count < _options.MaxBatch && reader.TryRead(out var p)) batch.Add(p);
+            if (batch.Count < _options.MaxBatch && _options.MaxDelay > TimeSpan.Zero)
+            {
+                // Give concurrent callers a moment to join this transaction (group commit).
+                await Task.Delay(_options.MaxDelay);
+                while (batch.Count < _options.MaxBatch && reader.TryRead(out var p)) batch.Add(p);
+            }
+            try
+            {
+                await WriteBatchAsync(batch);
+            }
+            catch (Exception e)
+            {
+                // Never let the writer die: fail this batch's waiters and go on.
+                _logger.LogError(e, "Decision log writer: unexpected error");
+                foreach (var p in batch) p.Done.TrySetException(new AuditUnavailableException("decision log writer failed", e));
+            }
+        }
+    }
+
+    private async Task WriteBatchAsync(List<Pending> batch)
+    {
+        var items = batch.Where(p => p.Record is not null).ToList();
+        var records = items.Select(p => p.Record).ToList();
+        Exception? failure = null;
+        await _gate.WaitAsync();
+        try
+        {
+            var durable = records.Count == 0;
+            if (!durable && !DbKnownDown)
+            {
+                using var timeout = new CancellationTokenSource(_options.WriteTimeout);
+                try
+                {
+                    await _store.InsertBatchAsync(records, timeout.Token);
+                    _pending.Remove(records, spooled: false);
+                    durable = true;
+                }
+                catch (Exception e)
+                {
+                    _logger.LogWarning("Decision log: PostgreSQL write of {Count} records failed, spooling: {Error}", records.Count, e.Message);
+                    failure = e;
+                }
+            }
+            if (!durable)
+            {
+                try
+                {
+                    if (!_spoolUsable)
+                    {
+                        _spool.Open();
+                        _spoolUsable = true;
+                    }
+                    _spool.Append(records);
+                    _pending.MarkSpooled(records);
+                    durable = true;
+                    _replaySignal.Release();
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+                {
+                    _dbDownUntil = failure is null ? _dbDownUntil : DateTimeOffset.UtcNow.AddSeconds(1);
+                    failure = new AuditUnavailableException(
+                        $"decision not durable: PostgreSQL failed ({failure?.Message ?? "marked down"}) and the spool failed ({e.Message})", e);
+                    _pending.Remove(records, spooled: false);
+                    _logger.LogError("Decision log: {Error}", failure.Message);
+                }
+            }
+            if (durable) failure = null;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+        foreach (var p in batch)
+        {
+            if (failure is null) p.Done.TrySetResult();
+            else p.Done.TrySetException(failure);
+        }
+    }
+
+    private async Task ReplayLoopAsync()
+    {
+        var ct = _stopping.Token;
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await _replaySignal.WaitAsync(_options.MaxReplayDelay, ct);
+                if (!_spool.HasPending) continue;
+                await _replayRetry.ExecuteAsync(async token => await DrainSpoolAsync(token), ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                _logger.LogError(e, "Decision spool replayer: unexpected error");
+            }
+        }
+    }
+
+    /// <summary>Moves the spool into PostgreSQL chunk by chunk, then empties it. Throws on a database error.</summary>
+    private async Task DrainSpoolAsync(CancellationToken ct)
+    {
+        while (true)
+        {
+            await _gate.WaitAsync(ct);
+            try
+            {
+                if (!_spool.HasPending)
+                {
+                    if (_spoolUsable && new FileInfo(_spool.FilePath) is { Exists: true, Length: > 0 })
+                    {
+                        _spool.Reset();
+                        _logger.LogInformation("Decision spool replayed into PostgreSQL and emptied");
+                    }
+                    _dbDownUntil = DateTimeOffset.MinValue;
+                    return;
+                }
+                var (records, next) = _spool.ReadNext(ReplayChunk, line => _logger.LogError("Decision spool: unreadable line skipped: {Line}", line));
+                if (records.Count > 0)
+                {
+                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    timeout.CancelAfter(_options.WriteTimeout * 4);
+                    await _store.InsertBatchAsync(records, timeout.Token);
+                    _pending.Remove(records, spooled: true);
+                }
+                _spool.Advance(next);
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+    }
+
+    /// <summary>Records acknowledged but not yet in PostgreSQL, indexed for the read paths.</summary>
+    private sealed class PendingIndex
+    {
+        private readonly Lock _lock = new();
+        private readonly Dictionary<string, DecisionRecord> _byId = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, DecisionRecord> _byRequest = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, Dictionary<string, DecisionRecord>> _bySession = new(StringComparer.Ordinal);
+        private readonly HashSet<string> _spooled = new(StringComparer.Ordinal);
+
+        public int SpooledCount { get { lock (_lock) return _spooled.Count; } }
+
+        public void Add(DecisionRecord r)
+        {
+            lock (_lock)
+            {
+                if (!_byId.TryAdd(r.DecisionId, r)) return;
+                if (r.RequestId is { } req) _byRequest.TryAdd(req, r);
+                if (r.SessionId is { } s)
+                {
+                    if (!_bySession.TryGetValue(s, out var m)) _bySession[s] = m = new(StringComparer.Ordinal);
+                    m[r.DecisionId] = r;
+                }
+            }
+        }
+
+        public void MarkSpooled(IEnumerable<DecisionRecord> records)
+        {
+            lock (_lock) foreach (var r in records) _spooled.Add(r.DecisionId);
+        }
+
+        public void Remove(IEnumerable<DecisionRecord> records, bool spooled)
+        {
+            lock (_lock)
+            {
+                foreach (var r in records)
+                {
+                    // A record both queued live and still in the spool stays until the spool copy is replayed.
+                    if (!spooled && _spooled.Contains(r.DecisionId)) continue;
+                    _spooled.Remove(r.DecisionId);
+                    if (!_byId.Remove(r.DecisionId, out var stored)) continue;
+                    if (stored.RequestId is { } req && _byRequest.TryGetValue(req, out var x) && x.DecisionId == stored.DecisionId) _byRequest.Remove(req);
+                    if (stored.SessionId is { } s && _bySession.TryGetValue(s, out var m))
+                    {
+                        m.Remove(stored.DecisionId);
+                        if (m.Count == 0) _bySession.Remove(s);
+                    }
+                }
+            }
+        }
+
+        public DecisionRecord? FindByRequestId(string requestId)
+        {
+            lock (_lock) return _byRequest.GetValueOrDefault(requestId);
+        }
+
+        public List<DecisionRecord> ForSession(string sessionId)
+        {
+            lock (_lock) return _bySession.TryGetValue(sessionId, out var m) ? [.. m.Values] : [];
+        }
+    }
 }

@@ -1,0 +1,180 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace Pdp.DecisionLog;
+
+/// <summary>
+/// Canonical JSON text for the hash chain: object keys sorted (ordinal), last duplicate key wins, no whitespace,
+/// strings with minimal escaping (<c>\u0000</c> replaced by U+FFFD since PostgreSQL jsonb refuses it), numbers
+/// in PostgreSQL <c>numeric</c> plain notation (<c>1e2</c> → <c>100</c>, <c>1.50e1</c> → <c>15.0</c>).
+/// Canonicalizing the text PostgreSQL returns from a jsonb column gives back the same canonical text, which is
+/// what lets <c>pdp verify-log</c> recompute the hashes from the stored rows.
+/// </summary>
+public static class CanonicalJson
+{
+    // Exponents beyond this would overflow PostgreSQL numeric; such documents are treated as not storable JSON.
+    private const int MaxExponent = 1000;
+
+    /// <summary>
+    /// Canonical form of <paramref name="json"/>, or null when <paramref name="json"/> is null.
+    /// Text that is not valid JSON (or not storable in jsonb) becomes a JSON string holding the text,
+    /// so a decision record is never lost over a malformed field.
+    /// </summary>
+    public static string? Canonicalize(string? json)
+    {
+        if (json is null) return null;
+        if (TryCanonicalize(json, out var canonical)) return canonical;
+        var sb = new StringBuilder(json.Length + 2);
+        WriteString(sb, json);
+        return sb.ToString();
+    }
+
+    /// <summary>True and the canonical text when <paramref name="json"/> is valid, storable JSON.</summary>
+    public static bool TryCanonicalize(string json, out string canonical)
+    {
+        canonical = "";
+        try
+        {
+            using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 256 });
+            var sb = new StringBuilder(json.Length);
+            Write(sb, doc.RootElement);
+            canonical = sb.ToString();
+            return true;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Appends <paramref name="s"/> as a canonical JSON string literal.</summary>
+    public static void WriteString(StringBuilder sb, string s)
+    {
+        sb.Append('"');
+        for (var i = 0; i < s.Length; i++)
+        {
+            var c = s[i];
+            switch (c)
+            {
+                case '"': sb.Append("\\\""); break;
+                case '\\': sb.Append("\\\\"); break;
+                case '\n': sb.Append("\\n"); break;
+                case '\r': sb.Append("\\r"); break;
+                case '\t': sb.Append("\\t"); break;
+                case '\b': sb.Append("\\b"); break;
+                case '\f': sb.Append("\\f"); break;
+                case '\0': sb.Append('\uFFFD'); break;
+                default:
+                    if (c < 0x20) sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
+                    else if (char.IsHighSurrogate(c) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1])) { sb.Append(c).Append(s[++i]); }
+                    else if (char.IsSurrogate(c)) sb.Append('\uFFFD'); // lone surrogate: not encodable as UTF-8
+                    else sb.Append(c);
+                    break;
+            }
+        }
+        sb.Append('"');
+    }
+
+    private static void Write(StringBuilder sb, JsonElement e)
+    {
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.Object:
+            {
+                var props = new SortedDictionary<string, JsonElement>(StringComparer.Ordinal);
+                foreach (var p in e.EnumerateObject()) props[Sanitize(p.Name)] = p.Value;
+                sb.Append('{');
+                var first = true;
+                foreach (var (k, v) in props)
+                {
+                    if (!first) sb.Append(',');
+                    first = false;
+                    WriteString(sb, k);
+                    sb.Append(':');
+                    Write(sb, v);
+                }
+                sb.Append('}');
+                break;
+            }
+            case JsonValueKind.Array:
+            {
+                sb.Append('[');
+                var first = true;
+                foreach (var v in e.EnumerateArray())
+                {
+                    if (!first) sb.Append(',');
+                    first = false;
+                    Write(sb, v);
+                }
+                sb.Append(']');
+                break;
+            }
+            case JsonValueKind.String: WriteString(sb, e.GetString()!); break;
+            case JsonValueKind.Number: sb.Append(NormalizeNumber(e.GetRawText())); break;
+            case JsonValueKind.True: sb.Append("true"); break;
+            case JsonValueKind.False: sb.Append("false"); break;
+            default: sb.Append("null"); break;
+        }
+    }
+
+    private static string Sanitize(string s) => s.Replace('\0', '\uFFFD');
+
+    /// <summary>
+    /// A JSON number in PostgreSQL numeric output form: plain decimal notation, scale = fraction digits minus
+    /// exponent (at least 0), no leading zeros, no sign on zero.
+    /// </summary>
+    internal static string NormalizeNumber(string raw)
+    {
+        var i = 0;
+        var negative = raw[0] == '-';
+        if (negative) i++;
+        var intStart = i;
+        while (i < raw.Length && char.IsAsciiDigit(raw[i])) i++;
+        var intDigits = raw[intStart..i];
+        var fracDigits = "";
+        if (i < raw.Length && raw[i] == '.')
+        {
+            var fs = ++i;
+            while (i < raw.Length && char.IsAsciiDigit(raw[i])) i++;
+            fracDigits = raw[fs..i];
+        }
+        var exponent = 0;
+        if (i < raw.Length && (raw[i] == 'e' || raw[i] == 'E'))
+        {
+            i++;
+            if (!int.TryParse(raw.AsSpan(i), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out exponent)
+                || Math.Abs(exponent) > MaxExponent)
+                throw new FormatException($"JSON number exponent out of range: {raw}");
+        }
+        // digits = all significant digits; the decimal point sits after (intDigits.Length + exponent) of them.
+        var digits = intDigits + fracDigits;
+        var point = intDigits.Length + exponent;
+        var scale = Math.Max(0, fracDigits.Length - exponent);
+        string intPart, fracPart;
+        if (point <= 0)
+        {
+            intPart = "0";
+            fracPart = new string('0', -point) + digits;
+        }
+        else if (point >= digits.Length)
+        {
+            intPart = digits + new string('0', point - digits.Length);
+            fracPart = "";
+        }
+        else
+        {
+            intPart = digits[..point];
+            fracPart = digits[point..];
+        }
+        fracPart = fracPart.Length >= scale ? fracPart[..scale] : fracPart + new string('0', scale - fracPart.Length);
+        intPart = intPart.TrimStart('0');
+        if (intPart.Length == 0) intPart = "0";
+        var isZero = intPart == "0" && fracPart.All(ch => ch == '0');
+        var sb = new StringBuilder();
+        if (negative && !isZero) sb.Append('-');
+        sb.Append(intPart);
+        if (fracPart.Length > 0) sb.Append('.').Append(fracPart);
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,190 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Pdp.DecisionLog;
+
+/// <summary>
+/// The per-writer hash chain over decision records.
+/// <c>record_hash = hex(SHA-256(bytes(prev_hash) || canonical(writer_id, seq, record)))</c> where
+/// <c>bytes(prev_hash)</c> is the 32 raw bytes of the previous record's hash (64 zeros hex for the first record,
+/// seq 1) and the canonical encoding is a fixed field order, each field tagged: <c>0x00</c> for null, or
+/// <c>0x01</c> + big-endian int32 byte length + UTF-8 bytes; times as 8-byte big-endian microseconds since the
+/// Unix epoch; lists as a count followed by their items. JSON fields enter as <see cref="CanonicalJson"/> text.
+/// </summary>
+public static class DecisionChain
+{
+    /// <summary>prev_hash of the first record of every chain.</summary>
+    public static readonly string GenesisHash = new('0', 64);
+
+    /// <summary>
+    /// The record as it will be stored: times truncated to microseconds (PostgreSQL precision) in UTC, JSON
+    /// fields canonical, NUL characters and lone surrogates replaced (PostgreSQL text refuses them),
+    /// null lists replaced by empty ones. Hashing and storage both use this form.
+    /// </summary>
+    public static DecisionRecord Normalize(DecisionRecord r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        if (string.IsNullOrEmpty(r.DecisionId)) throw new ArgumentException("DecisionRecord.DecisionId is required.");
+        if (string.IsNullOrEmpty(r.Decision)) throw new ArgumentException("DecisionRecord.Decision is required.");
+        return r with
+        {
+            DecisionId = Clean(r.DecisionId)!,
+            DecidedAt = Micros(r.DecidedAt),
+            RequestId = Clean(r.RequestId),
+            SpiffeId = Clean(r.SpiffeId),
+            Issuer = Clean(r.Issuer),
+            Subject = Clean(r.Subject),
+            WorkloadAttributesJson = CanonicalJson.Canonicalize(r.WorkloadAttributesJson),
+            Server = Clean(r.Server),
+            Tool = Clean(r.Tool) ?? "",
+            AnnotationsJson = CanonicalJson.Canonicalize(r.AnnotationsJson),
+            ResourceType = Clean(r.ResourceType),
+            ResourceId = Clean(r.ResourceId),
+            ResourceSensitivity = Clean(r.ResourceSensitivity),
+            ContextJson = CanonicalJson.Canonicalize(r.ContextJson),
+            CredentialId = Clean(r.CredentialId),
+            CredentialKind = Clean(r.CredentialKind),
+            CredentialIssuedAt = r.CredentialIssuedAt is { } ia ? Micros(ia) : null,
+            CredentialExpiresAt = r.CredentialExpiresAt is { } ea ? Micros(ea) : null,
+            SessionId = Clean(r.SessionId),
+            ParentDecisionId = Clean(r.ParentDecisionId),
+            OnBehalfOfSubject = Clean(r.OnBehalfOfSubject),
+            Decision = Clean(r.Decision)!,
+            Reasons = (r.Reasons ?? []).Select(x => new ReasonRecord(Clean(x.Code) ?? "", Clean(x.Message) ?? "", Clean(x.Rule))).ToArray(),
+            ExceptionPath = Clean(r.ExceptionPath),
+            ObligationsJson = CanonicalJson.Canonicalize(r.ObligationsJson),
+            PolicyRevision = Clean(r.PolicyRevision) ?? "",
+            InputHash = Clean(r.InputHash) ?? "",
+            MaskedInputJson = CanonicalJson.Canonicalize(r.MaskedInputJson),
+            Labels = (r.Labels ?? []).Select(l => Clean(l) ?? "").ToArray(),
+        };
+    }
+
+    /// <summary>
+    /// Hash of a normalized record (see <see cref="Normalize"/>) at position <paramref name="seq"/> of
+    /// <paramref name="writerId"/>'s chain after <paramref name="prevHash"/> (64 lowercase hex chars).
+    /// Returns 64 lowercase hex chars. Throws <see cref="FormatException"/> when prevHash is not hex.
+    /// </summary>
+    public static string ComputeHash(string prevHash, string writerId, long seq, DecisionRecord r)
+    {
+        var buf = new ByteWriter();
+        buf.Raw(Convert.FromHexString(prevHash));
+        buf.Str(writerId);
+        buf.I64(seq);
+        buf.Str(r.DecisionId);
+        buf.Time(r.DecidedAt);
+        buf.Str(r.RequestId);
+        buf.Str(r.SpiffeId);
+        buf.Str(r.Issuer);
+        buf.Str(r.Subject);
+        buf.Str(r.WorkloadAttributesJson);
+        buf.Str(r.Server);
+        buf.Str(r.Tool);
+        buf.Str(r.AnnotationsJson);
+        buf.Str(r.ResourceType);
+        buf.Str(r.ResourceId);
+        buf.Str(r.ResourceSensitivity);
+        buf.Str(r.ContextJson);
+        buf.Str(r.CredentialId);
+        buf.Str(r.CredentialKind);
+        buf.Time(r.CredentialIssuedAt);
+        buf.Time(r.CredentialExpiresAt);
+        buf.Str(r.SessionId);
+        buf.Str(r.ParentDecisionId);
+        buf.Str(r.OnBehalfOfSubject);
+        buf.Str(r.Decision);
+        buf.I64(r.Reasons.Count);
+        foreach (var reason in r.Reasons)
+        {
+            buf.Str(reason.Code);
+            buf.Str(reason.Message);
+            buf.Str(reason.Rule);
+        }
+        buf.Str(r.ExceptionPath);
+        buf.Str(r.ObligationsJson);
+        buf.Str(r.PolicyRevision);
+        buf.Str(r.InputHash);
+        buf.Str(r.MaskedInputJson);
+        buf.I64(r.EvalMicros);
+        buf.I64(r.Labels.Count);
+        foreach (var label in r.Labels) buf.Str(label);
+        return Convert.ToHexStringLower(SHA256.HashData(buf.ToSpan()));
+    }
+
+    /// <summary>
+    /// Names the first field where two normalized records differ (for verify-log messages), or null when equal.
+    /// </summary>
+    public static string? FirstDifference(DecisionRecord a, DecisionRecord b)
+    {
+        foreach (var p in typeof(DecisionRecord).GetProperties())
+        {
+            var x = p.GetValue(a);
+            var y = p.GetValue(b);
+            if (x is System.Collections.IEnumerable ex && y is System.Collections.IEnumerable ey && x is not string)
+            {
+                if (!ex.Cast<object?>().SequenceEqual(ey.Cast<object?>())) return p.Name;
+            }
+            else if (!Equals(x, y)) return p.Name;
+        }
+        return null;
+    }
+
+    private static DateTimeOffset Micros(DateTimeOffset t)
+    {
+        var utc = t.UtcDateTime;
+        return new DateTimeOffset(utc.Ticks - utc.Ticks % 10, TimeSpan.Zero);
+    }
+
+    private static string? Clean(string? s)
+    {
+        if (s is null) return null;
+        if (!s.Any(c => c == '\0' || char.IsSurrogate(c))) return s;
+        var sb = new StringBuilder(s.Length);
+        for (var i = 0; i < s.Length; i++)
+        {
+            var c = s[i];
+            if (c == '\0') sb.Append('\uFFFD');
+            else if (char.IsHighSurrogate(c) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1])) sb.Append(c).Append(s[++i]);
+            else if (char.IsSurrogate(c)) sb.Append('\uFFFD');
+            else sb.Append(c);
+        }
+        return sb.ToString();
+    }
+
+    private sealed class ByteWriter
+    {
+        private byte[] _buf = new byte[1024];
+        private int _len;
+
+        public ReadOnlySpan<byte> ToSpan() => _buf.AsSpan(0, _len);
+
+        private Span<byte> Take(int n)
+        {
+            if (_len + n > _buf.Length) Array.Resize(ref _buf, Math.Max(_buf.Length * 2, _len + n));
+            var span = _buf.AsSpan(_len, n);
+            _len += n;
+            return span;
+        }
+
+        public void Raw(ReadOnlySpan<byte> bytes) => bytes.CopyTo(Take(bytes.Length));
+
+        public void I64(long v) => BinaryPrimitives.WriteInt64BigEndian(Take(8), v);
+
+        public void Time(DateTimeOffset? t)
+        {
+            if (t is null) { Take(1)[0] = 0; return; }
+            Take(1)[0] = 1;
+            I64((t.Value.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10);
+        }
+
+        public void Str(string? s)
+        {
+            if (s is null) { Take(1)[0] = 0; return; }
+            Take(1)[0] = 1;
+            var n = Encoding.UTF8.GetByteCount(s);
+            BinaryPrimitives.WriteInt32BigEndian(Take(4), n);
+            Encoding.UTF8.GetBytes(s, Take(n));
+        }
+    }
+}
