@@ -108,9 +108,10 @@ public sealed class PdpClient : IPdpClient, IDisposable
             }
             return response;
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (cancellationToken.IsCancellationRequested)
         {
-            throw;
+            // The caller gave up (gRPC reports it as RpcException CANCELLED): that is not a decision, so surface it.
+            throw new OperationCanceledException("the caller cancelled the PDP check", e, cancellationToken);
         }
         catch (RpcException e) when (!IsNoAnswer(e))
         {
