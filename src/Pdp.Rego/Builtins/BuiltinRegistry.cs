@@ -94,6 +94,7 @@ public static class BuiltinRegistry
     /// <summary>The category registration functions (each category file adds itself here).</summary>
     private static readonly Action<Builder>[] Categories =
     [
+        RegexBuiltins.Register, GlobBuiltins.Register,
     ];
 
     /// <summary>Collects definitions; a duplicate name is a programming error.</summary>
