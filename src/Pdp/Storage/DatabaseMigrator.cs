@@ -41,6 +41,7 @@ public static class DatabaseMigrator
             var upgrader = DeployChanges.To.PostgresqlDatabase(connectionString)
                 .WithScriptsEmbeddedInAssembly(Assembly.GetExecutingAssembly(), IsMigration)
                 .WithTransactionPerScript()
+                .WithVariablesDisabled() // $fn$ dollar quotes are SQL, not DbUp variables
                 .LogTo(log)
                 .Build();
             var result = upgrader.PerformUpgrade();
