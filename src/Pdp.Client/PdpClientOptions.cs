@@ -6,7 +6,7 @@ namespace Pdp.Client;
 /// </summary>
 public sealed class PdpClientOptions
 {
-    /// <summary>The PDP's gRPC address, e.g. <c>http://127.0.0.1:8181</c> (h2c) or <c>https://pdp.example.org</c>. Required.</summary>
+    /// <summary>The PDP's gRPC address, e.g. <c>http://127.0.0.1:50051</c> (h2c) or <c>https://pdp.example.org</c>. Required.</summary>
     public Uri? Address { get; set; }
 
     /// <summary>gRPC deadline of one attempt. Default 2 s.</summary>
@@ -36,7 +36,7 @@ public sealed class PdpClientOptions
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
-        if (Address is null) throw new ArgumentException("PdpClientOptions.Address is required (e.g. http://127.0.0.1:8181).", nameof(Address));
+        if (Address is null) throw new ArgumentException("PdpClientOptions.Address is required (e.g. http://127.0.0.1:50051).", nameof(Address));
         if (!Address.IsAbsoluteUri || (Address.Scheme != Uri.UriSchemeHttp && Address.Scheme != Uri.UriSchemeHttps))
             throw new ArgumentException($"PdpClientOptions.Address must be an absolute http:// or https:// URI, got '{Address}'.", nameof(Address));
         if (AttemptTimeout <= TimeSpan.Zero) throw new ArgumentException("AttemptTimeout must be positive.", nameof(AttemptTimeout));

@@ -11,7 +11,7 @@ public static class PolicyPointClientServiceCollectionExtensions
 {
     /// <summary>
     /// Registers <see cref="IPdpClient"/> (a singleton <see cref="PdpClient"/>) with typed gRPC clients from
-    /// Grpc.Net.ClientFactory. Example: <c>services.AddPolicyPointClient(o =&gt; o.Address = new Uri("http://127.0.0.1:8181"));</c>.
+    /// Grpc.Net.ClientFactory. Example: <c>services.AddPolicyPointClient(o =&gt; o.Address = new Uri("http://127.0.0.1:50051"));</c>.
     /// Options are validated on first resolution (<see cref="ArgumentException"/> if invalid).
     /// </summary>
     public static IServiceCollection AddPolicyPointClient(this IServiceCollection services, Action<PdpClientOptions> configure)

@@ -1,4 +1,4 @@
-using System.Runtime.CompilerServices;
+using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -11,8 +11,9 @@ namespace Pdp.Client.Mcp;
 /// <summary>Adds PolicyPoint authorization to a C# MCP server built on the official ModelContextProtocol SDK.</summary>
 public static class PolicyPointMcpServerBuilderExtensions
 {
-    // One chain per live MCP session; weak so that ended sessions do not leak.
-    private static readonly ConditionalWeakTable<McpServer, McpSessionChain> Chains = new();
+    // Bound on remembered sessions (HTTP transports); beyond it the oldest-inserted half is dropped, which only
+    // costs those sessions their parent link, never a decision.
+    private const int MaxSessions = 10_000;
 
     /// <summary>
     /// Adds a call-tool filter that asks the PDP (the <see cref="IPdpClient"/> registered with
@@ -27,6 +28,9 @@ public static class PolicyPointMcpServerBuilderExtensions
         ArgumentNullException.ThrowIfNull(configure);
         var options = new PolicyPointMcpOptions();
         configure(options);
+        // The SDK hands filters a per-request wrapper of the server, so chains are keyed by session id; stdio has
+        // none and one session per process, which gets the registration's own chain.
+        var chains = new SessionChains();
         if (string.IsNullOrWhiteSpace(options.SpiffeId) && options.IdentityResolver is null)
             throw new ArgumentException("PolicyPointMcpOptions needs SpiffeId or IdentityResolver.", nameof(configure));
 
@@ -37,16 +41,16 @@ public static class PolicyPointMcpServerBuilderExtensions
             var pdp = services.GetService<IPdpClient>()
                 ?? throw new InvalidOperationException("IPdpClient is not registered: call services.AddPolicyPointClient(...) at start-up.");
             var logger = services.GetService<ILoggerFactory>()?.CreateLogger("PolicyPoint.Mcp") ?? NullLogger.Instance;
-            return await AuthorizeAsync(context, next, pdp, options, logger, cancellationToken).ConfigureAwait(false);
+            var chain = chains.For(context.Server.SessionId);
+            return await AuthorizeAsync(context, next, pdp, options, chain, logger, cancellationToken).ConfigureAwait(false);
         }));
     }
 
     internal static async ValueTask<CallToolResult> AuthorizeAsync(RequestContext<CallToolRequestParams> context,
         McpRequestHandler<CallToolRequestParams, CallToolResult> next, IPdpClient pdp, PolicyPointMcpOptions options,
-        ILogger logger, CancellationToken cancellationToken)
+        McpSessionChain chain, ILogger logger, CancellationToken cancellationToken)
     {
         var toolName = context.Params?.Name ?? "";
-        var chain = Chains.GetValue(context.Server, s => new McpSessionChain(s.SessionId));
         var identity = options.IdentityResolver?.Invoke(context) ?? options.SpiffeId;
 
         CheckResponse response;
@@ -102,5 +106,22 @@ public static class PolicyPointMcpServerBuilderExtensions
         if (context.MatchedPrimitive is McpServerTool matched) return matched.ProtocolTool.Annotations;
         var tools = context.Server.ServerOptions?.ToolCollection;
         return tools is not null && tools.TryGetPrimitive(toolName, out var tool) ? tool.ProtocolTool.Annotations : null;
+    }
+
+    private sealed class SessionChains
+    {
+        private readonly McpSessionChain _noSession = new();
+        private readonly ConcurrentDictionary<string, McpSessionChain> _bySession = new(StringComparer.Ordinal);
+        private readonly ConcurrentQueue<string> _order = new();
+
+        public McpSessionChain For(string? sessionId)
+        {
+            if (string.IsNullOrEmpty(sessionId)) return _noSession;
+            if (_bySession.TryGetValue(sessionId, out var chain)) return chain;
+            chain = _bySession.GetOrAdd(sessionId, id => new McpSessionChain(id));
+            _order.Enqueue(sessionId);
+            while (_bySession.Count > MaxSessions && _order.TryDequeue(out var oldest)) _bySession.TryRemove(oldest, out _);
+            return chain;
+        }
     }
 }

@@ -14,7 +14,7 @@ namespace Pdp.Cli;
 internal static class McpGuardCommand
 {
     /// <summary>The PDP address used when neither <c>--pdp</c> nor <c>POLICYPOINT_PDP</c> is given.</summary>
-    public const string DefaultPdp = "http://127.0.0.1:8181";
+    public const string DefaultPdp = "http://127.0.0.1:50051";
 
     public static Command Create()
     {
