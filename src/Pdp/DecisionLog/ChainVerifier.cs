@@ -55,7 +55,7 @@ public static class ChainVerifier
         BrokenLink? broken = null;
 
         await using (var cmd = new NpgsqlCommand(
-            $"SELECT {DecisionStore.Columns}, i.record_hash AS index_hash FROM decisions d " +
+            $"SELECT {string.Join(", ", DecisionStore.Columns.Split(", ").Select(c => "d." + c))}, i.record_hash AS index_hash FROM decisions d " +
             "LEFT JOIN decision_ids i USING (decision_id) " +
             "WHERE @w::text IS NULL OR d.writer_id = @w ORDER BY d.writer_id, d.seq", conn))
         {
@@ -84,14 +84,12 @@ public static class ChainVerifier
         if (broken is null)
         {
             // A writer present in the index but with no rows at all lost every record.
-            var seen = writers;
             foreach (var (w, (count, maxSeq)) in index)
             {
                 if (w == current || await HasRowsAsync(conn, w, ct)) continue;
                 broken = new BrokenLink("(none)", w, 1, $"decision_ids lists {count} records up to seq {maxSeq} but decisions has none");
                 break;
             }
-            writers = seen;
         }
         return new ChainVerification(broken is null, records, writers, broken);
     }
