@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Pdp.Rego;
+using Pdp.Rego.Loading;
+using Pdp.Rego.Values;
+
+namespace Pdp.Policy;
+
+/// <summary>A compiled bundle as it serves: immutable, replaced as a whole on reload.</summary>
+/// <param name="Policy">The compiled policy (thread safe).</param>
+/// <param name="Revision">The bundle's revision, recorded with each decision.</param>
+/// <param name="Source">Where the bundle was read from.</param>
+/// <param name="LoadedAt">When it started serving (UTC).</param>
+public sealed record LoadedPolicy(CompiledPolicy Policy, string Revision, string Source, DateTimeOffset LoadedAt);
+
+/// <summary>
+/// The embedded engine: evaluates the entrypoint with Pdp.Rego over the bundle compiled last. A reload compiles the
+/// new bundle completely first and only then swaps the reference, so a Check sees either the old policy or the new
+/// one, never a half-built one; a bundle that fails to compile never replaces the serving one.
+/// </summary>
+public sealed class EmbeddedPolicyEngine : IPolicyEngine
+{
+    private readonly string _entrypoint;
+    private readonly TimeSpan? _timeout;
+    private LoadedPolicy? _current;
+
+    /// <param name="entrypoint">Decision path, e.g. <c>data.policypoint.mcp.decision</c> (checked).</param>
+    /// <param name="evalTimeout">Per-evaluation wall-clock budget; null = none.</param>
+    public EmbeddedPolicyEngine(string entrypoint = EntrypointPath.Default, TimeSpan? evalTimeout = null)
+    {
+        EntrypointPath.Parse(entrypoint);
+        _entrypoint = entrypoint;
+        _timeout = evalTimeout;
+    }
+
+    /// <summary>The policy serving now, or null before the first successful load.</summary>
+    public LoadedPolicy? Current => Volatile.Read(ref _current);
+
+    /// <inheritdoc />
+    public bool IsReady => Current is not null;
+
+    /// <inheritdoc />
+    public string Revision => Current?.Revision ?? "";
+
+    /// <summary>
+    /// Compiles <paramref name="bundle"/> (read from <paramref name="source"/>) and, only if that succeeds, makes it
+    /// the serving policy. Throws <see cref="RegoException"/> (compile errors) and leaves the serving policy untouched.
+    /// </summary>
+    public LoadedPolicy Load(PolicyBundle bundle, string source)
+    {
+        ArgumentNullException.ThrowIfNull(bundle);
+        var compiled = RegoCompiler.Compile(bundle.Modules, bundle.Data);
+        var loaded = new LoadedPolicy(compiled, bundle.Revision, source, DateTimeOffset.UtcNow);
+        Interlocked.Exchange(ref _current, loaded);
+        return loaded;
+    }
+
+    /// <summary>
+    /// Reads the bundle at <paramref name="path"/> (directory or .tar.gz, via <see cref="PolicyLoader"/>), compiles it
+    /// and installs it. Throws <see cref="PolicyLoadException"/> or <see cref="RegoException"/>; the serving policy
+    /// stays on any failure.
+    /// </summary>
+    public LoadedPolicy LoadFrom(string path) => Load(PolicyLoader.Load(path), Path.GetFullPath(path));
+
+    /// <inheritdoc />
+    public ValueTask<PolicyEvaluation> EvaluateAsync(JsonObject input, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        var loaded = Current;
+        if (loaded is null) return ValueTask.FromResult(PolicyEvaluation.Failed("", "no policy is loaded", 0));
+        var start = Stopwatch.GetTimestamp();
+        try
+        {
+            var options = new EvalOptions { Now = now, Timeout = _timeout };
+            var value = loaded.Policy.Evaluate(_entrypoint, Value.FromJson(input.ToJsonString()), options, cancellationToken);
+            var micros = (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+            if (value is null) return ValueTask.FromResult(new PolicyEvaluation(null, false, loaded.Revision, null, micros));
+            return ValueTask.FromResult(new PolicyEvaluation(JsonNode.Parse(value.ToJson()), true, loaded.Revision, null, micros));
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { throw; }
+        catch (RegoException e)
+        {
+            return ValueTask.FromResult(PolicyEvaluation.Failed(loaded.Revision, e.Message, (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds));
+        }
+        catch (Exception e)
+        {
+            // The engine promises RegoException only; anything else is still an error, and errors deny.
+            return ValueTask.FromResult(PolicyEvaluation.Failed(loaded.Revision, $"internal_error: {e.GetType().Name}: {e.Message}",
+                (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds));
+        }
+    }
+}

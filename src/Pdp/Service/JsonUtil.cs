@@ -1,0 +1,115 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Google.Protobuf.WellKnownTypes;
+
+namespace Pdp.Service;
+
+/// <summary>JSON helpers of the Check path: protobuf Struct ↔ JSON nodes and canonical JSON (sorted keys).</summary>
+public static class JsonUtil
+{
+    private static readonly JsonWriterOptions WriterOptions = new()
+    {
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        Indented = false,
+        SkipValidation = true,
+    };
+
+    /// <summary>A protobuf Struct as a JSON object. Integral numbers within ±2^53 become JSON integers.</summary>
+    public static JsonObject FromStruct(Struct s)
+    {
+        var obj = new JsonObject();
+        foreach (var (k, v) in s.Fields) obj[k] = FromValue(v);
+        return obj;
+    }
+
+    /// <summary>A protobuf Value as a JSON node (null for null_value or an unset kind).</summary>
+    public static JsonNode? FromValue(Google.Protobuf.WellKnownTypes.Value? v)
+    {
+        if (v is null) return null;
+        switch (v.KindCase)
+        {
+            case Google.Protobuf.WellKnownTypes.Value.KindOneofCase.BoolValue: return JsonValue.Create(v.BoolValue);
+            case Google.Protobuf.WellKnownTypes.Value.KindOneofCase.StringValue: return JsonValue.Create(v.StringValue);
+            case Google.Protobuf.WellKnownTypes.Value.KindOneofCase.NumberValue:
+                var d = v.NumberValue;
+                // Struct numbers are doubles; show whole ones as integers so policies compare them naturally.
+                if (Math.Floor(d) == d && Math.Abs(d) <= 9007199254740992d) return JsonValue.Create((long)d);
+                return JsonValue.Create(d);
+            case Google.Protobuf.WellKnownTypes.Value.KindOneofCase.StructValue: return FromStruct(v.StructValue);
+            case Google.Protobuf.WellKnownTypes.Value.KindOneofCase.ListValue:
+                var arr = new JsonArray();
+                foreach (var item in v.ListValue.Values) arr.Add(FromValue(item));
+                return arr;
+            default: return null;
+        }
+    }
+
+    /// <summary>A string map as a JSON object.</summary>
+    public static JsonObject FromMap(IEnumerable<KeyValuePair<string, string>> map)
+    {
+        var obj = new JsonObject();
+        foreach (var (k, v) in map) obj[k] = v;
+        return obj;
+    }
+
+    /// <summary>
+    /// Canonical JSON text: object keys sorted by ordinal comparison, no whitespace, minimal escaping.
+    /// Two equal documents always give the same text, so its hash identifies the document.
+    /// </summary>
+    public static string Canonical(JsonNode? node)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions)) WriteCanonical(writer, node);
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    /// <summary>Lower-case hex SHA-256 of <see cref="Canonical"/>.</summary>
+    public static string CanonicalHash(JsonNode? node) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Canonical(node))));
+
+    private static void WriteCanonical(Utf8JsonWriter w, JsonNode? node)
+    {
+        switch (node)
+        {
+            case null: w.WriteNullValue(); break;
+            case JsonObject obj:
+                w.WriteStartObject();
+                foreach (var (k, v) in obj.OrderBy(p => p.Key, StringComparer.Ordinal))
+                {
+                    w.WritePropertyName(k);
+                    WriteCanonical(w, v);
+                }
+                w.WriteEndObject();
+                break;
+            case JsonArray arr:
+                w.WriteStartArray();
+                foreach (var item in arr) WriteCanonical(w, item);
+                w.WriteEndArray();
+                break;
+            default:
+                node.WriteTo(w);
+                break;
+        }
+    }
+
+    /// <summary>A JSON object as a protobuf Struct (via the protobuf JSON parser); null for null input.</summary>
+    public static Struct? ToStruct(string? json) =>
+        string.IsNullOrEmpty(json) ? null : Google.Protobuf.JsonParser.Default.Parse<Struct>(json);
+
+    /// <summary>
+    /// A masked copy of a JSON value for the log: objects keep their keys, other values are replaced by their type
+    /// and size (<c>"string(12)"</c>, <c>"number"</c>, <c>"bool"</c>, <c>"null"</c>, <c>"array(3)"</c>).
+    /// </summary>
+    public static JsonNode Mask(JsonNode? node) => node switch
+    {
+        null => "null",
+        JsonObject obj => new JsonObject(obj.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)Mask(p.Value)))),
+        JsonArray arr => $"array({arr.Count})",
+        JsonValue v when v.GetValueKind() == JsonValueKind.String => $"string({v.GetValue<string>().Length})",
+        JsonValue v when v.GetValueKind() is JsonValueKind.True or JsonValueKind.False => "bool",
+        _ => "number",
+    };
+}

@@ -1,0 +1,107 @@
+using System.Collections.Concurrent;
+using Pdp.DecisionLog;
+
+namespace Pdp.Service;
+
+/// <summary>One earlier decision of a session as policies see it in <c>input.session.history</c>.</summary>
+public sealed record SessionEvent(
+    string DecisionId, string Tool, string? Server, string? ResourceType, string? ResourceId, string? ResourceSensitivity,
+    string Decision, IReadOnlyList<string> Labels, DateTimeOffset Time)
+{
+    /// <summary>The event of a logged decision.</summary>
+    public static SessionEvent From(DecisionRecord r) =>
+        new(r.DecisionId, r.Tool, r.Server, r.ResourceType, r.ResourceId, r.ResourceSensitivity, r.Decision, r.Labels, r.DecidedAt);
+}
+
+/// <summary>
+/// The PDP's own memory of each session's earlier decisions, bounded in sessions and in events per session.
+/// A miss is filled from the decision log (<see cref="IDecisionLog.GetSessionAsync"/>), once per session even under
+/// concurrent Checks; new decisions are appended after they are durable. Never filled from what callers send.
+/// </summary>
+public sealed class SessionHistoryCache
+{
+    private sealed class Entry(Task<List<SessionEvent>> loading)
+    {
+        public readonly Task<List<SessionEvent>> Loading = loading;
+        public long LastTouch = Environment.TickCount64;
+    }
+
+    private readonly IDecisionLog _log;
+    private readonly ConcurrentDictionary<string, Entry> _sessions = new(StringComparer.Ordinal);
+    private readonly int _maxSessions;
+    private readonly int _maxEvents;
+    private int _evicting;
+
+    /// <param name="log">Source of history on a miss.</param>
+    /// <param name="maxSessions">Sessions kept (least recently used are dropped beyond it); default 10 000.</param>
+    /// <param name="maxEventsPerSession">Newest events kept per session; default 64.</param>
+    public SessionHistoryCache(IDecisionLog log, int maxSessions = 10_000, int maxEventsPerSession = 64)
+    {
+        _log = log;
+        _maxSessions = Math.Max(1, maxSessions);
+        _maxEvents = Math.Max(1, maxEventsPerSession);
+    }
+
+    /// <summary>Number of sessions cached now.</summary>
+    public int Count => _sessions.Count;
+
+    /// <summary>
+    /// The session's history, oldest first (a snapshot). Throws whatever the decision log throws when the history
+    /// cannot be loaded; the failed load is forgotten so the next call retries.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<SessionEvent>> GetAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        var entry = _sessions.GetOrAdd(sessionId, id => new Entry(LoadAsync(id)));
+        entry.LastTouch = Environment.TickCount64;
+        if (_sessions.Count > _maxSessions) Evict();
+        List<SessionEvent> events;
+        try
+        {
+            events = await entry.Loading.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (entry.Loading.IsFaulted || entry.Loading.IsCanceled)
+        {
+            _sessions.TryRemove(KeyValuePair.Create(sessionId, entry));
+            throw;
+        }
+        lock (events) return events.ToArray();
+    }
+
+    /// <summary>Appends a durable decision to its session's history, if the session is cached.</summary>
+    public void Add(string sessionId, SessionEvent ev)
+    {
+        if (!_sessions.TryGetValue(sessionId, out var entry) || !entry.Loading.IsCompletedSuccessfully) return;
+        var events = entry.Loading.Result;
+        lock (events)
+        {
+            // The load may already hold it when it raced with this decision's commit.
+            if (events.Any(e => e.DecisionId == ev.DecisionId)) return;
+            events.Add(ev);
+            if (events.Count > _maxEvents) events.RemoveRange(0, events.Count - _maxEvents);
+        }
+    }
+
+    private async Task<List<SessionEvent>> LoadAsync(string sessionId)
+    {
+        await Task.Yield();
+        var records = await _log.GetSessionAsync(sessionId, _maxEvents).ConfigureAwait(false);
+        return records.Where(r => r.Decision != "invalid").Select(SessionEvent.From).ToList();
+    }
+
+    // Drops the least recently used tenth in one pass, so the O(n) scan is paid once per many inserts.
+    private void Evict()
+    {
+        if (Interlocked.Exchange(ref _evicting, 1) == 1) return;
+        try
+        {
+            var excess = _sessions.Count - _maxSessions + Math.Max(1, _maxSessions / 10);
+            if (excess <= 0) return;
+            foreach (var (key, _) in _sessions.OrderBy(p => p.Value.LastTouch).Take(excess).ToList())
+                _sessions.TryRemove(key, out _);
+        }
+        finally
+        {
+            Volatile.Write(ref _evicting, 0);
+        }
+    }
+}
