@@ -72,6 +72,7 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
             var recovered = _spool.Open(line => _logger.LogError("Decision spool: unreadable line skipped: {Line}", line));
             _spoolUsable = true;
             foreach (var r in recovered) _pending.Add(r);
+            _pending.MarkSpooled(recovered);
             if (recovered.Count > 0)
                 _logger.LogWarning("Decision spool {Path} holds {Count} records from a previous run; replaying", _spool.FilePath, recovered.Count);
         }
