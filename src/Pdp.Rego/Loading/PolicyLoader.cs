@@ -104,6 +104,25 @@ public static partial class PolicyLoader
     }
 
     /// <summary>
+    /// Reads one JSON or YAML document (by extension: <c>.yaml</c>/<c>.yml</c> are YAML, anything else JSON), e.g. an
+    /// input document for <c>pdp eval -i</c>. YAML is resolved as in data files.
+    /// </summary>
+    /// <exception cref="PolicyLoadException">The file is missing, unreadable, too large, or not valid JSON/YAML.</exception>
+    public static Value ReadValueFile(string path, PolicyLoadOptions? options = null)
+    {
+        options ??= PolicyLoadOptions.Default;
+        var errors = new List<PolicyLoadError>();
+        if (!File.Exists(path)) throw new PolicyLoadException(path, "no such file");
+        var bytes = ReadAllBytes(path, path, errors, options);
+        if (bytes is not null)
+        {
+            var value = ParseData(new SourceFile(path, path, FileKind.Data, [], bytes), IsYaml(path), errors, options);
+            if (value is not null && errors.Count == 0) return value;
+        }
+        throw new PolicyLoadException(errors);
+    }
+
+    /// <summary>
     /// The content hash of a set of files: <c>sha256:</c> + hex of SHA-256 over, for each file in ordinal order of
     /// its path, the UTF-8 path, a zero byte, the content length as 8 bytes little-endian, and the content.
     /// </summary>
@@ -276,7 +295,7 @@ public static partial class PolicyLoader
                     modules.Add(new RegoModuleSource(f.Path, text));
                     break;
                 case FileKind.Data:
-                    if (ParseData(f, errors, options) is not { } value) break;
+                    if (ParseData(f, IsYaml(f.Path), errors, options) is not { } value) break;
                     if (f.DataPath.Length == 0 && value is not ObjectValue)
                     {
                         errors.Add(new(f.Path, $"a data file at the root must hold an object, not {value.TypeName}"));
@@ -315,14 +334,16 @@ public static partial class PolicyLoader
         }
     }
 
-    private static Value? ParseData(SourceFile f, List<PolicyLoadError> errors, PolicyLoadOptions options)
+    private static bool IsYaml(string path) =>
+        path.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".yml", StringComparison.OrdinalIgnoreCase);
+
+    private static Value? ParseData(SourceFile f, bool yaml, List<PolicyLoadError> errors, PolicyLoadOptions options)
     {
         if (Decode(f, errors) is not { } text) return null;
         try
         {
-            if (f.Path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
-                return text.Trim().Length == 0 ? ObjectValue.Empty : Value.FromJson(text);
-            return YamlData.Parse(text, options.MaxDataDepth);
+            if (yaml) return YamlData.Parse(text, options.MaxDataDepth);
+            return text.Trim().Length == 0 ? ObjectValue.Empty : Value.FromJson(text);
         }
         catch (System.Text.Json.JsonException e)
         {
