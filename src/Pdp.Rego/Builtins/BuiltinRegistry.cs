@@ -95,6 +95,8 @@ public static class BuiltinRegistry
     private static readonly Action<Builder>[] Categories =
     [
         RegexBuiltins.Register, GlobBuiltins.Register,
+        Comparison.Register, Arithmetic.Register, Aggregates.Register, Arrays.Register, Sets.Register, Types.Register,
+        Casts.Register, Membership.Register, Strings.Register, Sprintf.Register, Objects.Register, Bits.Register, Units.Register,
     ];
 
     /// <summary>Collects definitions; a duplicate name is a programming error.</summary>
