@@ -91,10 +91,11 @@ public static class BuiltinRegistry
         return b.Definitions.ToFrozenDictionary(StringComparer.Ordinal);
     }
 
-    /// <summary>The category registration functions (each category file adds itself here).</summary>
-    private static readonly Action<Builder>[] Categories =
+    /// <summary>The category registration functions (each category file adds itself here). A property, not a field:
+    /// <see cref="All"/> is initialized first and would see a null field.</summary>
+    private static Action<Builder>[] Categories =>
     [
-        RegexBuiltins.Register, GlobBuiltins.Register,
+        RegexBuiltins.Register, GlobBuiltins.Register, TimeBuiltins.Register, NetBuiltins.Register, EncodingBuiltins.Register,
         Comparison.Register, Arithmetic.Register, Aggregates.Register, Arrays.Register, Sets.Register, Types.Register,
         Casts.Register, Membership.Register, Strings.Register, Sprintf.Register, Objects.Register, Bits.Register, Units.Register,
     ];
