@@ -51,7 +51,6 @@ CREATE INDEX IF NOT EXISTS decisions_decision_id_idx ON decisions (decision_id);
 CREATE INDEX IF NOT EXISTS decisions_request_id_idx ON decisions (request_id) WHERE request_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS decisions_session_idx ON decisions (session_id, decided_at) WHERE session_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS decisions_writer_seq_idx ON decisions (writer_id, seq);
-CREATE INDEX IF NOT EXISTS decisions_spiffe_tool_idx ON decisions (spiffe_id, server, tool);
 
 -- A unique key on a partitioned table must contain the partition key, so decision_id idempotency and
 -- (writer_id, seq) uniqueness live in this small unpartitioned table, inserted in the same transaction.
