@@ -1,3 +1,7 @@
+using System.Collections.Concurrent;
+using Pdp.Rego.Compilation;
+using Pdp.Rego.Evaluation;
+using Pdp.Rego.Syntax;
 using Pdp.Rego.Values;
 
 namespace Pdp.Rego;
@@ -22,7 +26,29 @@ public static class RegoCompiler
     /// <c>rego_recursion_error</c>).
     /// </summary>
     public static CompiledPolicy Compile(IReadOnlyList<RegoModuleSource> modules, Value? data = null, CompileOptions? options = null)
-        => throw new RegoException("not_implemented", "the Rego compiler is not implemented yet");
+    {
+        ArgumentNullException.ThrowIfNull(modules);
+        data ??= ObjectValue.Empty;
+        if (data is not ObjectValue)
+            throw new RegoException("rego_compile_error", $"data must be an object but got {data.TypeName}");
+        var parsed = new List<Module>(modules.Count);
+        var errors = new List<RegoError>();
+        foreach (var m in modules)
+        {
+            try { parsed.Add(RegoParser.ParseModule(m.Path, m.Text)); }
+            catch (RegoException e) { errors.AddRange(e.Errors); }
+        }
+        if (errors.Count > 0) throw new RegoException(errors);
+        try
+        {
+            return new CompiledPolicy(Compiler.Compile(parsed, data));
+        }
+        catch (RegoException) { throw; }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new RegoException("rego_compile_error", "internal compiler error: " + e.Message);
+        }
+    }
 }
 
 /// <summary>
@@ -32,13 +58,17 @@ public static class RegoCompiler
 /// </summary>
 public sealed class CompiledPolicy
 {
-    private CompiledPolicy() { }
+    private readonly CompiledState _state;
+    private readonly ConcurrentDictionary<string, TRef> _paths = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CompiledQuery> _queries = new(StringComparer.Ordinal);
+
+    internal CompiledPolicy(CompiledState state) => _state = state;
 
     /// <summary>The base document <c>data</c> the policy was compiled with.</summary>
-    public Value Data => throw new NotImplementedException();
+    public Value Data => _state.Data;
 
     /// <summary>Every rule path defined by the modules, once each, in source order (used by <c>pdp test</c>).</summary>
-    public IReadOnlyList<RuleInfo> Rules => throw new NotImplementedException();
+    public IReadOnlyList<RuleInfo> Rules => _state.Rules;
 
     /// <summary>
     /// Evaluates a query (e.g. <c>data.test.p = x</c>, or <c>x := 1; y := x + 1</c>) and returns every solution,
@@ -46,12 +76,71 @@ public sealed class CompiledPolicy
     /// (e.g. <c>rego_unsafe_var_error</c>) and for evaluation errors.
     /// </summary>
     public IReadOnlyList<QueryResultRow> Query(string query, Value? input = null, EvalOptions? options = null, CancellationToken cancellationToken = default)
-        => throw new NotImplementedException();
+        => QueryWithStats(query, input, options, cancellationToken, null);
+
+    internal IReadOnlyList<QueryResultRow> QueryWithStats(string query, Value? input, EvalOptions? options, CancellationToken cancellationToken, EvalStats? stats)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var q = _queries.TryGetValue(query, out var cached) ? cached : CompileQuery(query);
+        return Guard(() =>
+        {
+            var ev = new Evaluator(_state, input, options, cancellationToken) { Stats = stats };
+            return (IReadOnlyList<QueryResultRow>)ev.RunQuery(q);
+        });
+    }
+
+    private CompiledQuery CompileQuery(string query)
+    {
+        var body = RegoParser.ParseQuery(query);
+        CompiledQuery q;
+        try { q = Compiler.CompileQuery(body, _state.Root); }
+        catch (RegoException) { throw; }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new RegoException("rego_compile_error", "internal compiler error: " + e.Message);
+        }
+        if (_queries.Count < 1024) _queries.TryAdd(query, q);
+        return q;
+    }
 
     /// <summary>
     /// Fast path for the PDP: the value of the document at <paramref name="path"/> (e.g.
-    /// <c>data.policypoint.mcp.decision</c>), or null when it is undefined.
+    /// <c>data.policypoint.mcp.decision</c>), or null when it is undefined. Throws <see cref="RegoException"/>
+    /// for a malformed path (<c>rego_parse_error</c>) and for evaluation errors.
     /// </summary>
     public Value? Evaluate(string path, Value? input = null, EvalOptions? options = null, CancellationToken cancellationToken = default)
-        => throw new NotImplementedException();
+        => EvaluateWithStats(path, input, options, cancellationToken, null);
+
+    internal Value? EvaluateWithStats(string path, Value? input, EvalOptions? options, CancellationToken cancellationToken, EvalStats? stats)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (!_paths.TryGetValue(path, out var r))
+        {
+            r = ParsePath(path);
+            if (_paths.Count < 1024) _paths.TryAdd(path, r);
+        }
+        return Guard(() => new Evaluator(_state, input, options, cancellationToken) { Stats = stats }.EvalRef(r));
+    }
+
+    private static TRef ParsePath(string path)
+    {
+        var loc = new RegoLocation("path", 1, 1);
+        var parts = path.Split('.');
+        if (parts.Length == 0 || parts[0] != "data" || parts.Any(p => p.Length == 0 && parts.Length > 1))
+            throw new RegoException("rego_parse_error", $"path must be data or start with data. (got \"{path}\")", loc);
+        var segs = parts.Skip(1).Select(p => (T)new TConst { Value = new StringValue(p), Loc = loc, NoVars = true }).ToArray();
+        return new TRef { Root = RootKind.Data, Path = segs, Loc = loc, NoVars = true };
+    }
+
+    private static TResult Guard<TResult>(Func<TResult> run)
+    {
+        try { return run(); }
+        catch (RegoException) { throw; }
+        catch (OperationCanceledException) { throw new RegoException("eval_cancel_error", "caller cancelled query execution"); }
+        catch (InsufficientExecutionStackException) { throw new RegoException("eval_internal_error", "evaluation nested too deeply (stack limit reached)"); }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new RegoException("eval_internal_error", "internal evaluation error: " + e.GetType().Name + ": " + e.Message);
+        }
+    }
 }

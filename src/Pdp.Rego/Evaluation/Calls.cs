@@ -1,0 +1,228 @@
+using System.Text;
+using Pdp.Rego.Builtins;
+using Pdp.Rego.Compilation;
+using Pdp.Rego.Values;
+
+namespace Pdp.Rego.Evaluation;
+
+// Calls of built-ins, user functions and intrinsics (print, walk); comprehensions.
+internal sealed partial class Evaluator
+{
+    private bool EvalCall(Value?[] f, TCall c, Func<Value, bool> k)
+    {
+        if (c.Intrinsic == Intrinsic.Print && (_overrides is null || !_overrides.ContainsKey(c.Name))) return EvalPrint(f, c, k);
+        return EvalList(f, c.Args, 0, new Value[c.Args.Length], args => Invoke(c, c.Name, c.Builtin, c.FunctionPath, c.Intrinsic, args, k, 0));
+    }
+
+    private bool Invoke(TCall c, string name, BuiltinDefinition? bdef, Value[]? fpath, Intrinsic intr, Value[] args, Func<Value, bool> k, int depth)
+    {
+        if (_overrides is not null && depth < 8 && _overrides.TryGetValue(name, out var rep))
+        {
+            if (rep.Value is not null) return k(rep.Value);
+            if (rep.FunctionPath is not null) return Invoke(c, Compiler.PathString(rep.FunctionPath), null, rep.FunctionPath, Intrinsic.None, args, k, depth + 1);
+            if (rep.Builtin is not null) return Invoke(c, rep.Builtin.Name, rep.Builtin, null, Intrinsic.None, args, k, depth + 1);
+            if (rep.Intrinsic != Intrinsic.None) return Invoke(c, name + "$", null, null, rep.Intrinsic, args, k, depth + 1);
+        }
+        if (fpath is not null)
+        {
+            var node = _st.Root.Find(fpath);
+            if (node is null) return true;
+            var v = CallFunction(node, args, c);
+            return v is null ? true : k(v);
+        }
+        if (intr != Intrinsic.None) return EvalIntrinsic(intr, args, k);
+        if (bdef is null) return true;
+        if (args.Length != bdef.Arity)
+        {
+            // A replacement built-in with another arity: undefined rather than a crash.
+            return true;
+        }
+        Value? result;
+        try
+        {
+            result = bdef.Function(_bctx, args);
+        }
+        catch (BuiltinException e)
+        {
+            if (_opt.StrictBuiltinErrors) throw new RegoException(e.Code, e.Message, c.Loc);
+            return true;
+        }
+        catch (RegoException) { throw; }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            if (_opt.StrictBuiltinErrors) throw new RegoException("eval_builtin_error", $"{bdef.Name}: {e.Message}", c.Loc);
+            return true;
+        }
+        return result is null ? true : k(result);
+    }
+
+    private Value? CallFunction(RuleNode node, Value[] args, TCall c)
+    {
+        EnsureStack(c.Loc);
+        Value? result = null;
+        foreach (var rule in node.Rules)
+        {
+            for (var r = rule; r is not null; r = r.Else)
+            {
+                if (Stats is not null) Stats.RuleEvaluations++;
+                bool any = false;
+                var fr = new Value?[r.SlotCount];
+                var rr = r;
+                UnifyArgs(fr, r.Args!, args, 0, () => EvalBody(fr, rr.Body, 0, () => EvalTerm(fr, rr.Value!, v =>
+                {
+                    any = true;
+                    if (result is null) result = v;
+                    else if (!result.Equals(v))
+                        throw new RegoException("eval_conflict_error", $"functions must not produce multiple outputs for same inputs: function {rr.PathString} produced conflicting values for the same inputs", rr.Loc);
+                    return rr.Value is not TConst;
+                })));
+                if (any) break;
+            }
+        }
+        if (result is null && node.Default is { } d)
+        {
+            var fr = new Value?[d.SlotCount];
+            EvalTerm(fr, d.Value!, v => { result = v; return false; });
+        }
+        return result;
+    }
+
+    private bool UnifyArgs(Value?[] f, T[] pats, Value[] args, int i, Func<bool> k)
+    {
+        if (i == pats.Length) return k();
+        return UnifyValue(f, pats[i], args[i], () => UnifyArgs(f, pats, args, i + 1, k));
+    }
+
+    private bool EvalIntrinsic(Intrinsic intr, Value[] a, Func<Value, bool> k)
+    {
+        switch (intr)
+        {
+            case Intrinsic.Equal: return k(Value.Bool(a[0].Equals(a[1])));
+            case Intrinsic.NotEqual: return k(Value.Bool(!a[0].Equals(a[1])));
+            case Intrinsic.Lt: return k(Value.Bool(a[0].CompareTo(a[1]) < 0));
+            case Intrinsic.Lte: return k(Value.Bool(a[0].CompareTo(a[1]) <= 0));
+            case Intrinsic.Gt: return k(Value.Bool(a[0].CompareTo(a[1]) > 0));
+            case Intrinsic.Gte: return k(Value.Bool(a[0].CompareTo(a[1]) >= 0));
+            case Intrinsic.Member2: return k(Value.Bool(Member(a[0], a[1])));
+            case Intrinsic.Member3: return k(Value.Bool(a[2] switch
+            {
+                ArrayValue arr => a[0] is NumberValue n && Lookup(arr, n) is { } v && v.Equals(a[1]),
+                ObjectValue o => o.TryGetValue(a[0], out var ov) && ov.Equals(a[1]),
+                SetValue => false,
+                _ => false,
+            }));
+            case Intrinsic.Walk: return Walk(a[0], k);
+            case Intrinsic.Print: return k(Value.True);
+        }
+        return true;
+    }
+
+    private static bool Member(Value x, Value coll)
+    {
+        switch (coll)
+        {
+            case ArrayValue a: foreach (var i in a.Items) if (i.Equals(x)) return true; return false;
+            case SetValue s: return s.Contains(x);
+            case ObjectValue o: foreach (var e in o.Entries) if (e.Value.Equals(x)) return true; return false;
+        }
+        return false;
+    }
+
+    /// <summary><c>walk(x, [path, value])</c>: every node of <paramref name="root"/>, pre-order, with its path.</summary>
+    private bool Walk(Value root, Func<Value, bool> k)
+    {
+        // Explicit stack: deep documents must not overflow the call stack.
+        var stack = new Stack<(Value[] Path, Value V)>();
+        stack.Push(([], root));
+        while (stack.Count > 0)
+        {
+            var (path, v) = stack.Pop();
+            if (!k(new ArrayValue([new ArrayValue(path), v]))) return false;
+            var children = new List<(Value, Value)>();
+            switch (v)
+            {
+                case ArrayValue a: for (int i = 0; i < a.Count; i++) children.Add((NumberValue.FromInt64(i), a[i])); break;
+                case ObjectValue o: foreach (var e in o.Entries) children.Add((e.Key, e.Value)); break;
+                case SetValue s: foreach (var e in s.Items) children.Add((e, e)); break;
+            }
+            for (int i = children.Count - 1; i >= 0; i--) stack.Push(([.. path, children[i].Item1], children[i].Item2));
+        }
+        return true;
+    }
+
+    // ------------------------------------------------------------------ print
+
+    private bool EvalPrint(Value?[] f, TCall c, Func<Value, bool> k)
+    {
+        var parts = new List<Value>[c.Args.Length];
+        for (int i = 0; i < c.Args.Length; i++)
+        {
+            var l = new List<Value>();
+            EvalTerm(f, c.Args[i], v => { l.Add(v); return true; });
+            parts[i] = l;
+        }
+        if (_opt.Print is { } sink)
+        {
+            var sb = new StringBuilder();
+            for (int i = 0; i < parts.Length; i++)
+            {
+                if (i > 0) sb.Append(' ');
+                var l = parts[i];
+                if (l.Count == 0) sb.Append("<undefined>");
+                else if (l.Count == 1) AppendPrint(sb, l[0]);
+                else AppendPrint(sb, SetValue.Of(l));
+            }
+            sink(sb.ToString());
+        }
+        return k(Value.True);
+    }
+
+    private static void AppendPrint(StringBuilder sb, Value v)
+    {
+        if (v is StringValue s) sb.Append(s.Value);
+        else v.AppendRego(sb);
+    }
+
+    // ------------------------------------------------------------------ comprehensions
+
+    private bool EvalCompr(Value?[] f, TCompr c, Func<Value, bool> k)
+    {
+        Value result;
+        switch (c.Kind)
+        {
+            case ComprehensionKind.Array:
+                {
+                    var l = new List<Value>();
+                    EvalBody(f, c.Body, 0, () => EvalTerm(f, c.Head, v => { l.Add(v); return true; }));
+                    result = new ArrayValue(l.ToArray());
+                    break;
+                }
+            case ComprehensionKind.Set:
+                {
+                    var l = new List<Value>();
+                    EvalBody(f, c.Body, 0, () => EvalTerm(f, c.Head, v => { l.Add(v); return true; }));
+                    result = SetValue.Of(l);
+                    break;
+                }
+            default:
+                {
+                    var d = new Dictionary<Value, Value>();
+                    EvalBody(f, c.Body, 0, () => EvalTerm(f, c.Head, key => EvalTerm(f, c.Value!, val =>
+                    {
+                        if (d.TryGetValue(key, out var ex))
+                        {
+                            if (!ex.Equals(val)) throw new RegoException("eval_conflict_error", "object keys must be unique", c.Loc);
+                            return true;
+                        }
+                        d[key] = val;
+                        return true;
+                    })));
+                    var b = new ObjectValue.Builder(d.Count);
+                    foreach (var (key, val) in d) b.Set(key, val);
+                    result = b.Build();
+                    break;
+                }
+        }
+        return k(result);
+    }
+}

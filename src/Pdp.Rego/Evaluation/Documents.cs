@@ -1,0 +1,269 @@
+using Pdp.Rego.Compilation;
+using Pdp.Rego.Values;
+
+namespace Pdp.Rego.Evaluation;
+
+// Virtual documents: rules' values merged with base data at every path of the rule tree.
+internal sealed partial class Evaluator
+{
+    private bool IsMasked(RuleNode n)
+    {
+        if (_masks is null) return false;
+        foreach (var m in _masks)
+        {
+            if (m.Length > n.Path.Length) continue;
+            bool prefix = true;
+            for (int i = 0; i < m.Length && prefix; i++) prefix = m[i].Equals(n.Path[i]);
+            if (prefix) return true;
+        }
+        return false;
+    }
+
+    private RuleNode? Child(RuleNode n, Value key)
+    {
+        if (!n.Children.TryGetValue(key, out var c)) return null;
+        return _masks is not null && IsMasked(c) ? null : c;
+    }
+
+    private bool EvalData(Value?[] f, T[] path, int i, RuleNode? node, Value? baseVal, Func<Value, bool> k)
+    {
+        while (true)
+        {
+            if (node is null) return baseVal is null ? true : EvalPath(f, baseVal, path, i, k);
+            if (node.HasRules || i == path.Length)
+            {
+                if (node.HasRules && i < path.Length && node.Children.Count == 0 && baseVal is null)
+                {
+                    // Fast membership/lookup of partial sets and objects without building the value twice.
+                    var rv = RuleValue(node);
+                    return rv is null ? true : EvalPath(f, rv, path, i, k);
+                }
+                var v = NodeValue(node, baseVal);
+                return v is null ? true : EvalPath(f, v, path, i, k);
+            }
+            var p = path[i];
+            Value? key = p switch { TConst c => c.Value, TVar tv => f[tv.Slot], _ => null };
+            if (key is not null)
+            {
+                node = Child(node, key);
+                baseVal = baseVal is null ? null : Lookup(baseVal, key);
+                if (baseVal is not null && baseVal is not ObjectValue && node is not null) baseVal = null;
+                i++;
+                continue;
+            }
+            var n0 = node; var b0 = baseVal; var i0 = i;
+            if (p is TVar || HasUnboundPatternVars(f, p))
+            {
+                // Iterate keys of base data and of the rule tree.
+                var keys = new List<Value>();
+                if (b0 is ObjectValue bo) foreach (var e in bo.Entries) keys.Add(e.Key);
+                foreach (var ck in n0.Children.Keys) if (b0 is not ObjectValue bo2 || !bo2.ContainsKey(ck)) keys.Add(ck);
+                foreach (var kv in keys)
+                {
+                    var child = Child(n0, kv);
+                    var cb = b0 is null ? null : Lookup(b0, kv);
+                    if (!UnifyValue(f, p, kv, () => EvalData(f, path, i0 + 1, child, cb, k))) return false;
+                }
+                return true;
+            }
+            return EvalTerm(f, p, kv =>
+            {
+                var child = Child(n0, kv);
+                var cb = b0 is null ? null : Lookup(b0, kv);
+                return EvalData(f, path, i0 + 1, child, cb, k);
+            });
+        }
+    }
+
+    /// <summary>The full value of a node: its rules' value merged with base data and the values of its children.</summary>
+    private Value? NodeValue(RuleNode node, Value? baseVal)
+    {
+        if (_nodeCache[node.Id] is { } cached && baseVal is null) return cached == Undefined ? null : (Value)cached;
+        Value? result;
+        if (node.HasRules && node.Children.Count == 0)
+        {
+            var rv = RuleValue(node);
+            result = rv is ObjectValue ro && baseVal is ObjectValue bo ? Merge(bo, ro) : rv ?? baseVal;
+        }
+        else
+        {
+            var b = new ObjectValue.Builder();
+            var bo = baseVal as ObjectValue;
+            if (baseVal is not null && bo is null && !node.HasRules) return baseVal;
+            if (bo is not null) foreach (var e in bo.Entries) if (!node.Children.ContainsKey(e.Key)) b.Set(e.Key, e.Value);
+            foreach (var (key, child) in node.Children)
+            {
+                var cb = bo?[key];
+                if (_masks is not null && IsMasked(child)) { if (cb is not null) b.Set(key, cb); continue; }
+                var cv = NodeValue(child, cb);
+                if (cv is not null) b.Set(key, cv);
+            }
+            result = b.Build();
+            if (node.HasRules && RuleValue(node) is ObjectValue rov) result = Merge((ObjectValue)result, rov);
+        }
+        if (baseVal is null) _nodeCache[node.Id] = result ?? Undefined;
+        return result;
+    }
+
+    private static ObjectValue Merge(ObjectValue a, ObjectValue b)
+    {
+        var r = a;
+        foreach (var e in b.Entries)
+        {
+            var existing = r[e.Key];
+            r = r.With(e.Key, existing is ObjectValue eo && e.Value is ObjectValue vo ? Merge(eo, vo) : e.Value);
+        }
+        return r;
+    }
+
+    // ------------------------------------------------------------------ rules
+
+    private CRule[] Candidates(RuleNode node)
+    {
+        var idx = node.Index;
+        if (idx is null) return _allRules.TryGetValue(node, out var all) ? all : _allRules[node] = node.Rules.ToArray();
+        Value? v = _input;
+        foreach (var p in idx.Ref.Path)
+        {
+            if (v is null) break;
+            v = Lookup(v, ((TConst)p).Value);
+        }
+        if (v is not null && idx.Candidates.TryGetValue(v, out var c)) return c;
+        return idx.UnindexedRules;
+    }
+
+    private readonly Dictionary<RuleNode, CRule[]> _allRules = new();
+
+    /// <summary>The value the rules mounted at <paramref name="node"/> produce (null = undefined).</summary>
+    private Value? RuleValue(RuleNode node)
+    {
+        if (_ruleCache[node.Id] is { } cached) return cached == Undefined ? null : (Value)cached;
+        EnsureStack(node.Rules.Count > 0 ? node.Rules[0].Loc : null!);
+        Value? result = node.Kind switch
+        {
+            RuleKind.Complete => CompleteValue(node),
+            RuleKind.MultiValue => MultiValue(node),
+            RuleKind.Dynamic => DynamicValue(node),
+            _ => null,
+        };
+        _ruleCache[node.Id] = result ?? Undefined;
+        return result;
+    }
+
+    private Value? CompleteValue(RuleNode node)
+    {
+        Value? result = null;
+        CRule? first = null;
+        foreach (var rule in Candidates(node))
+        {
+            EvalChain(rule, (r, fr) => EvalTerm(fr, r.Value!, v =>
+            {
+                if (result is null) { result = v; first = r; }
+                else if (!result.Equals(v))
+                    throw new RegoException("eval_conflict_error", $"complete rules must not produce multiple outputs: rule {r.PathString} produced conflicting values", r.Loc);
+                return r.Value is not TConst;
+            }));
+        }
+        if (result is null && node.Default is { } d)
+        {
+            EvalChain(d, (r, fr) => EvalTerm(fr, r.Value!, v => { result = v; return false; }));
+        }
+        return result;
+    }
+
+    private Value? MultiValue(RuleNode node)
+    {
+        var items = new List<Value>();
+        foreach (var rule in Candidates(node))
+            EvalChain(rule, (r, fr) => EvalTerm(fr, r.Key!, v => { items.Add(v); return true; }));
+        return SetValue.Of(items);
+    }
+
+    /// <summary>A mutable tree for building the object of ref-head rules with conflict detection.</summary>
+    private sealed class MObj
+    {
+        public readonly Dictionary<Value, object> Entries = new();
+        public Value ToValue()
+        {
+            var b = new ObjectValue.Builder(Entries.Count);
+            foreach (var (k, v) in Entries) b.Set(k, v is MObj m ? m.ToValue() : v is List<Value> l ? SetValue.Of(l) : (Value)v);
+            return b.Build();
+        }
+    }
+
+    private Value? DynamicValue(RuleNode node)
+    {
+        var root = new MObj();
+        bool any = false;
+        foreach (var rule in Candidates(node))
+        {
+            EvalChain(rule, (r, fr) =>
+            {
+                var keyTerms = r.HeadRef.AsSpan(r.StaticLen).ToArray();
+                return EvalList(fr, keyTerms, 0, new Value[keyTerms.Length], keys =>
+                {
+                    if (r.Value is null)
+                        return EvalTerm(fr, r.Key!, elem => { Insert(root, keys, null, elem, r); any = true; return true; });
+                    return EvalTerm(fr, r.Value, v => { Insert(root, keys, v, null, r); any = true; return true; });
+                });
+            });
+        }
+        if (!any && node.Default is { } d)
+        {
+            Value? dv = null;
+            EvalChain(d, (r, fr) => EvalTerm(fr, r.Value!, v => { dv = v; return false; }));
+            return dv;
+        }
+        return root.ToValue();
+    }
+
+    private static void Insert(MObj root, Value[] keys, Value? value, Value? element, CRule r)
+    {
+        var cur = root;
+        for (int i = 0; i < keys.Length - 1; i++)
+        {
+            if (cur.Entries.TryGetValue(keys[i], out var next))
+            {
+                if (next is MObj m) { cur = m; continue; }
+                throw Conflict(r, keys, i);
+            }
+            var nm = new MObj();
+            cur.Entries[keys[i]] = nm;
+            cur = nm;
+        }
+        var last = keys[^1];
+        if (element is not null)
+        {
+            if (!cur.Entries.TryGetValue(last, out var ex)) cur.Entries[last] = ex = new List<Value>();
+            if (ex is not List<Value> l) throw Conflict(r, keys, keys.Length - 1);
+            l.Add(element);
+            return;
+        }
+        if (cur.Entries.TryGetValue(last, out var existing))
+        {
+            if (existing is Value ev && ev.Equals(value!)) return;
+            throw Conflict(r, keys, keys.Length - 1);
+        }
+        cur.Entries[last] = value!;
+    }
+
+    private static RegoException Conflict(CRule r, Value[] keys, int upto)
+    {
+        var path = r.PathString + string.Concat(keys.Take(upto + 1).Select(k => k is StringValue s ? "." + s.Value : "[" + k + "]"));
+        return new RegoException("eval_conflict_error", $"object keys must be unique: rule {path} produced conflicting values", r.Loc);
+    }
+
+    /// <summary>Evaluates a rule and its else chain: the first rule of the chain with a solution wins.</summary>
+    private void EvalChain(CRule rule, Func<CRule, Value?[], bool> onSolution)
+    {
+        for (var r = rule; r is not null; r = r.Else)
+        {
+            if (Stats is not null) Stats.RuleEvaluations++;
+            bool any = false;
+            var fr = new Value?[r.SlotCount];
+            var rr = r;
+            EvalBody(fr, r.Body, 0, () => { any = true; return onSolution(rr, fr); });
+            if (any) return;
+        }
+    }
+}

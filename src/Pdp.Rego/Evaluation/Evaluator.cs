@@ -1,0 +1,466 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Pdp.Rego.Builtins;
+using Pdp.Rego.Compilation;
+using Pdp.Rego.Values;
+
+namespace Pdp.Rego.Evaluation;
+
+/// <summary>Counters of one evaluation (used by tests and benchmarks).</summary>
+internal sealed class EvalStats
+{
+    /// <summary>Rule bodies entered (one per rule definition tried).</summary>
+    public long RuleEvaluations;
+}
+
+/// <summary>
+/// Top-down evaluation with unification and backtracking, in continuation-passing style: each step calls its
+/// continuation once per solution; a continuation returns false to stop the search (e.g. a negation that found a
+/// solution). Variables live in slot arrays (one per rule body invocation); a binding is undone when its
+/// continuation returns. One instance per evaluation; never shared between threads.
+/// </summary>
+internal sealed partial class Evaluator
+{
+    private static readonly object Undefined = new();
+
+    private readonly CompiledState _st;
+    private readonly EvalOptions _opt;
+    private readonly CancellationToken _ct;
+    private readonly BuiltinContext _bctx;
+    private readonly long _deadline;
+    private readonly long _maxSteps;
+    private long _steps;
+
+    private Value? _input;
+    private Value _data;
+    private List<Value[]>? _masks;
+    private Dictionary<string, Replacement>? _overrides;
+    private object?[] _ruleCache;
+    private object?[] _nodeCache;
+    public EvalStats? Stats;
+
+    private sealed class Replacement
+    {
+        public Value? Value;
+        public Value[]? FunctionPath;
+        public BuiltinDefinition? Builtin;
+        public Intrinsic Intrinsic;
+    }
+
+    public Evaluator(CompiledState st, Value? input, EvalOptions? options, CancellationToken ct)
+    {
+        _st = st;
+        _input = input;
+        _data = st.Data;
+        _opt = options ?? EvalOptions.Default;
+        _ct = ct;
+        _bctx = new BuiltinContext(_opt, _opt.Now ?? DateTimeOffset.UtcNow, ct);
+        _deadline = _opt.Timeout is { } t ? Stopwatch.GetTimestamp() + (long)(t.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
+        _maxSteps = _opt.MaxSteps ?? long.MaxValue;
+        _ruleCache = new object?[st.NodeCount];
+        _nodeCache = new object?[st.NodeCount];
+    }
+
+    // ------------------------------------------------------------------ entry points
+
+    /// <summary>All solutions of a compiled query.</summary>
+    public List<QueryResultRow> RunQuery(CompiledQuery q)
+    {
+        var rows = new List<QueryResultRow>();
+        var f = new Value?[q.SlotCount];
+        EvalBody(f, q.Body, 0, () =>
+        {
+            var b = new Dictionary<string, Value>(q.Vars.Length, StringComparer.Ordinal);
+            foreach (var (name, slot) in q.Vars) if (f[slot] is { } v) b[name] = v;
+            var ex = new ExpressionValue[q.Exprs.Length];
+            for (int i = 0; i < ex.Length; i++) ex[i] = new ExpressionValue(f[q.Exprs[i].Slot] ?? Value.True, q.Exprs[i].Text, q.Exprs[i].Loc);
+            rows.Add(new QueryResultRow(ex, b));
+            return true;
+        });
+        return rows;
+    }
+
+    /// <summary>The value of a ground ref (e.g. <c>data.pkg.decision</c>), or null when undefined.</summary>
+    public Value? EvalRef(TRef r)
+    {
+        Value? result = null;
+        EvalTerm([], r, v => { result = v; return false; });
+        return result;
+    }
+
+    // ------------------------------------------------------------------ budget and errors
+
+    private void Step()
+    {
+        if (++_steps > _maxSteps) throw new RegoException("eval_cancel_error", "caller cancelled query execution: step budget exceeded");
+        if ((_steps & 255) == 0)
+        {
+            if (_ct.IsCancellationRequested) throw new RegoException("eval_cancel_error", "caller cancelled query execution");
+            if (_deadline != long.MaxValue && Stopwatch.GetTimestamp() > _deadline) throw new RegoException("eval_cancel_error", "caller cancelled query execution: timeout");
+        }
+    }
+
+    private static void EnsureStack(RegoLocation loc)
+    {
+        if (!RuntimeHelpers.TryEnsureSufficientExecutionStack())
+            throw new RegoException("eval_internal_error", "evaluation nested too deeply (stack limit reached)", loc);
+    }
+
+    // ------------------------------------------------------------------ bodies and expressions
+
+    private bool EvalBody(Value?[] f, X[] body, int i, Func<bool> k)
+    {
+        if (i == body.Length) return k();
+        if (i == body.Length - 1) return EvalExpr(f, body[i], k);
+        return EvalExpr(f, body[i], () => EvalBody(f, body, i + 1, k));
+    }
+
+    private bool EvalExpr(Value?[] f, X x, Func<bool> k)
+    {
+        Step();
+        EnsureStack(x.Loc);
+        if (x.With.Length > 0) return EvalWith(f, x, k);
+        return EvalMaybeNegated(f, x, k);
+    }
+
+    private bool EvalMaybeNegated(Value?[] f, X x, Func<bool> k)
+    {
+        if (!x.Negated) return EvalExprInner(f, x, k);
+        bool found = false;
+        EvalExprInner(f, x, () => { found = true; return false; });
+        if (found) return true;
+        return k();
+    }
+
+    private bool EvalExprInner(Value?[] f, X x, Func<bool> k)
+    {
+        switch (x)
+        {
+            case XTerm t:
+                return EvalTerm(f, t.Term, v =>
+                {
+                    if (v is BooleanValue { Value: false }) return true;
+                    if (t.ResultSlot >= 0) f[t.ResultSlot] = v;
+                    return k();
+                });
+            case XUnify u:
+                if (u.ResultSlot >= 0) f[u.ResultSlot] = Value.True;
+                return Unify(f, u.Left, u.Right, k);
+            case XSomeIn s:
+                if (s.ResultSlot >= 0) f[s.ResultSlot] = Value.True;
+                return EvalTerm(f, s.Collection, coll => IterateSomeIn(f, s, coll, k));
+            case XEvery e:
+                if (e.ResultSlot >= 0) f[e.ResultSlot] = Value.True;
+                return EvalTerm(f, e.Collection, coll => EvalEvery(f, e, coll) ? k() : true);
+        }
+        return true;
+    }
+
+    private bool IterateSomeIn(Value?[] f, XSomeIn s, Value coll, Func<bool> k)
+    {
+        switch (coll)
+        {
+            case ArrayValue a:
+                for (int i = 0; i < a.Count; i++)
+                {
+                    var item = a[i];
+                    var idx = NumberValue.FromInt64(i);
+                    bool go = s.Key is null ? UnifyValue(f, s.Value, item, k) : UnifyValue(f, s.Key, idx, () => UnifyValue(f, s.Value, item, k));
+                    if (!go) return false;
+                }
+                return true;
+            case ObjectValue o:
+                foreach (var e in o.Entries.ToArray())
+                {
+                    var (key, val) = (e.Key, e.Value);
+                    bool go = s.Key is null ? UnifyValue(f, s.Value, val, k) : UnifyValue(f, s.Key, key, () => UnifyValue(f, s.Value, val, k));
+                    if (!go) return false;
+                }
+                return true;
+            case SetValue st:
+                foreach (var item in st.Items)
+                {
+                    bool go = s.Key is null ? UnifyValue(f, s.Value, item, k) : UnifyValue(f, s.Key, item, () => UnifyValue(f, s.Value, item, k));
+                    if (!go) return false;
+                }
+                return true;
+        }
+        return true;
+    }
+
+    private bool EvalEvery(Value?[] f, XEvery e, Value coll)
+    {
+        IEnumerable<(Value K, Value V)> items = coll switch
+        {
+            ArrayValue a => a.Items.Select((v, i) => ((Value)NumberValue.FromInt64(i), v)),
+            ObjectValue o => o.Entries.ToArray().Select(kv => (kv.Key, kv.Value)),
+            SetValue s => s.Items.Select(v => (v, v)),
+            _ => [],
+        };
+        foreach (var (key, val) in items)
+        {
+            bool found = false;
+            Func<bool> body = () => EvalBody(f, e.Body, 0, () => { found = true; return false; });
+            if (e.Key is null) UnifyValue(f, e.Value, val, body);
+            else UnifyValue(f, e.Key, key, () => UnifyValue(f, e.Value, val, body));
+            if (!found) return false;
+        }
+        return true;
+    }
+
+    // ------------------------------------------------------------------ with
+
+    private bool EvalWith(Value?[] f, X x, Func<bool> k)
+    {
+        // Evaluate the replacement values in the current state.
+        var values = new Value?[x.With.Length];
+        for (int i = 0; i < x.With.Length; i++)
+        {
+            var w = x.With[i];
+            if (w.Value is null) continue;
+            Value? v = null;
+            EvalTerm(f, w.Value, r => { v = r; return false; });
+            if (v is null) return true;
+            values[i] = v;
+        }
+        var saved = (_input, _data, _masks, _overrides, _ruleCache, _nodeCache);
+        for (int i = 0; i < x.With.Length; i++)
+        {
+            var w = x.With[i];
+            switch (w.Kind)
+            {
+                case WithKind.Input:
+                    _input = w.Path.Length == 0 ? values[i] : Upsert(_input, w.Path, 0, values[i]!);
+                    break;
+                case WithKind.Data:
+                    if (values[i] is null)
+                    {
+                        // A function used as a data value: treat as a function replacement of that path.
+                        _overrides = new Dictionary<string, Replacement>(_overrides ?? new());
+                        _overrides[Compiler.PathString(w.Path)] = new Replacement { FunctionPath = w.FunctionValuePath, Builtin = w.BuiltinValue, Intrinsic = w.IntrinsicValue };
+                        break;
+                    }
+                    _data = Upsert(_data, w.Path, 0, values[i]!);
+                    _masks = new List<Value[]>(_masks ?? new()) { w.Path };
+                    break;
+                case WithKind.Function:
+                case WithKind.Builtin:
+                    _overrides = new Dictionary<string, Replacement>(_overrides ?? new());
+                    _overrides[w.Kind == WithKind.Builtin ? w.Name! : Compiler.PathString(w.Path)] = new Replacement
+                    {
+                        Value = values[i], FunctionPath = w.FunctionValuePath, Builtin = w.BuiltinValue, Intrinsic = w.IntrinsicValue,
+                    };
+                    break;
+            }
+        }
+        _ruleCache = new object?[_st.NodeCount];
+        _nodeCache = new object?[_st.NodeCount];
+        var applied = (_input, _data, _masks, _overrides, _ruleCache, _nodeCache);
+        try
+        {
+            return EvalMaybeNegated(f, x, () =>
+            {
+                (_input, _data, _masks, _overrides, _ruleCache, _nodeCache) = saved;
+                try { return k(); }
+                finally { (_input, _data, _masks, _overrides, _ruleCache, _nodeCache) = applied; }
+            });
+        }
+        finally
+        {
+            (_input, _data, _masks, _overrides, _ruleCache, _nodeCache) = saved;
+        }
+    }
+
+    private static Value Upsert(Value? root, Value[] path, int i, Value v)
+    {
+        if (i == path.Length) return v;
+        var obj = root as ObjectValue ?? ObjectValue.Empty;
+        var child = obj[path[i]];
+        return obj.With(path[i], Upsert(child, path, i + 1, v));
+    }
+
+    // ------------------------------------------------------------------ unification
+
+    private static bool Bind(Value?[] f, int slot, Value v, Func<bool> k)
+    {
+        f[slot] = v;
+        try { return k(); }
+        finally { f[slot] = null; }
+    }
+
+    private static bool HasUnboundPatternVars(Value?[] f, T t) => t switch
+    {
+        TVar v => f[v.Slot] is null,
+        TArray a => Array.Exists(a.Items, i => HasUnboundPatternVars(f, i)),
+        TObject o => Array.Exists(o.Values, i => HasUnboundPatternVars(f, i)),
+        _ => false,
+    };
+
+    private bool Unify(Value?[] f, T a, T b, Func<bool> k)
+    {
+        if (a is TArray aa && b is TArray ba)
+        {
+            if (aa.Items.Length != ba.Items.Length) return true;
+            return UnifyPairs(f, aa.Items, ba.Items, 0, k);
+        }
+        if (HasUnboundPatternVars(f, a)) return EvalTerm(f, b, vb => UnifyValue(f, a, vb, k));
+        return EvalTerm(f, a, va => UnifyValue(f, b, va, k));
+    }
+
+    private bool UnifyPairs(Value?[] f, T[] a, T[] b, int i, Func<bool> k)
+    {
+        if (i == a.Length) return k();
+        return Unify(f, a[i], b[i], () => UnifyPairs(f, a, b, i + 1, k));
+    }
+
+    private bool UnifyValue(Value?[] f, T t, Value v, Func<bool> k)
+    {
+        switch (t)
+        {
+            case TConst c: return c.Value.Equals(v) ? k() : true;
+            case TVar tv:
+                {
+                    var cur = f[tv.Slot];
+                    if (cur is null) return Bind(f, tv.Slot, v, k);
+                    return cur.Equals(v) ? k() : true;
+                }
+            case TArray ta when !ta.NoVars || HasUnboundPatternVars(f, ta):
+                if (v is not ArrayValue av || av.Count != ta.Items.Length) return true;
+                return UnifyItems(f, ta.Items, av, 0, k);
+            case TObject to when HasUnboundPatternVars(f, to):
+                {
+                    if (v is not ObjectValue ov || ov.Count != to.Keys.Length) return true;
+                    return UnifyObject(f, to, ov, 0, k);
+                }
+        }
+        return EvalTerm(f, t, tv2 => tv2.Equals(v) ? k() : true);
+    }
+
+    private bool UnifyItems(Value?[] f, T[] items, ArrayValue av, int i, Func<bool> k)
+    {
+        if (i == items.Length) return k();
+        return UnifyValue(f, items[i], av[i], () => UnifyItems(f, items, av, i + 1, k));
+    }
+
+    private bool UnifyObject(Value?[] f, TObject to, ObjectValue ov, int i, Func<bool> k)
+    {
+        if (i == to.Keys.Length) return k();
+        return EvalTerm(f, to.Keys[i], key =>
+        {
+            var val = ov[key];
+            if (val is null) return true;
+            return UnifyValue(f, to.Values[i], val, () => UnifyObject(f, to, ov, i + 1, k));
+        });
+    }
+
+    // ------------------------------------------------------------------ terms
+
+    private bool EvalTerm(Value?[] f, T t, Func<Value, bool> k)
+    {
+        switch (t)
+        {
+            case TConst c: return k(c.Value);
+            case TVar v: return f[v.Slot] is { } val ? k(val) : true;
+            case TRef r: return EvalRefTerm(f, r, k);
+            case TArray a:
+                return EvalList(f, a.Items, 0, new Value[a.Items.Length], vals => k(new ArrayValue((Value[])vals.Clone())));
+            case TSet s:
+                return EvalList(f, s.Items, 0, new Value[s.Items.Length], vals => k(SetValue.Of((Value[])vals.Clone())));
+            case TObject o:
+                {
+                    var all = new T[o.Keys.Length * 2];
+                    for (int i = 0; i < o.Keys.Length; i++) { all[2 * i] = o.Keys[i]; all[2 * i + 1] = o.Values[i]; }
+                    return EvalList(f, all, 0, new Value[all.Length], vals =>
+                    {
+                        var b = new ObjectValue.Builder(o.Keys.Length);
+                        for (int i = 0; i < o.Keys.Length; i++) b.Set(vals[2 * i], vals[2 * i + 1]);
+                        return k(b.Build());
+                    });
+                }
+            case TCall c: return EvalCall(f, c, k);
+            case TCompr cm: return EvalCompr(f, cm, k);
+        }
+        return true;
+    }
+
+    private bool EvalList(Value?[] f, T[] items, int i, Value[] acc, Func<Value[], bool> k)
+    {
+        while (i < items.Length && items[i] is TConst c) { acc[i] = c.Value; i++; }
+        if (i == items.Length) return k(acc);
+        return EvalTerm(f, items[i], v => { acc[i] = v; return EvalList(f, items, i + 1, acc, k); });
+    }
+
+    private bool EvalRefTerm(Value?[] f, TRef r, Func<Value, bool> k)
+    {
+        switch (r.Root)
+        {
+            case RootKind.Input:
+                return _input is null ? true : EvalPath(f, _input, r.Path, 0, k);
+            case RootKind.Data:
+                return EvalData(f, r.Path, 0, _st.Root, _data, k);
+        }
+        return EvalTerm(f, r.Head!, hv => EvalPath(f, hv, r.Path, 0, k));
+    }
+
+    internal static Value? Lookup(Value coll, Value key)
+    {
+        switch (coll)
+        {
+            case ObjectValue o: return o.TryGetValue(key, out var v) ? v : null;
+            case ArrayValue a:
+                if (key is NumberValue n && n.IsIntegral && n.ToDouble() is var d && d >= 0 && d < a.Count) return a[(int)d];
+                return null;
+            case SetValue s: return s.Contains(key) ? key : null;
+        }
+        return null;
+    }
+
+    private bool EvalPath(Value?[] f, Value cur, T[] path, int i, Func<Value, bool> k)
+    {
+        while (i < path.Length)
+        {
+            var p = path[i];
+            Value? key = p switch { TConst c => c.Value, TVar v => f[v.Slot], _ => null };
+            if (key is null) break;
+            var next = Lookup(cur, key);
+            if (next is null) return true;
+            cur = next; i++;
+        }
+        if (i == path.Length) return k(cur);
+        var pt = path[i];
+        if (pt is TVar || HasUnboundPatternVars(f, pt))
+        {
+            var c0 = cur;
+            switch (c0)
+            {
+                case ArrayValue a:
+                    for (int j = 0; j < a.Count; j++)
+                    {
+                        var child = a[j];
+                        if (!UnifyValue(f, pt, NumberValue.FromInt64(j), () => EvalPath(f, child, path, i + 1, k))) return false;
+                    }
+                    return true;
+                case ObjectValue o:
+                    foreach (var e in o.Entries.ToArray())
+                    {
+                        var child = e.Value;
+                        if (!UnifyValue(f, pt, e.Key, () => EvalPath(f, child, path, i + 1, k))) return false;
+                    }
+                    return true;
+                case SetValue s:
+                    foreach (var item in s.Items)
+                    {
+                        if (!UnifyValue(f, pt, item, () => EvalPath(f, item, path, i + 1, k))) return false;
+                    }
+                    return true;
+            }
+            return true;
+        }
+        return EvalTerm(f, pt, key =>
+        {
+            var next = Lookup(cur, key);
+            return next is null ? true : EvalPath(f, next, path, i + 1, k);
+        });
+    }
+}
