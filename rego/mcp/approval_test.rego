@@ -43,7 +43,8 @@ test_denied_destructive_call_is_denied_not_sent_for_approval if {
 }
 
 test_sensitive_destructive_tool_with_jit_requires_approval if {
-	d := mcp.decision with input as call(finance_bot, "payments", "transfer_funds", {"amount": 100})
+	call_input := call(finance_bot, "payments", "transfer_funds", {"amount": 100})
+	d := mcp.decision with input as call_input
 	d.allow == false
 	d.require_approval == true
 }

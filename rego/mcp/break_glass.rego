@@ -22,7 +22,10 @@ active_break_glass contains entry if {
 }
 
 # The entry in force: the first in Rego's order when several match, so the choice is deterministic.
-break_glass := sort([entry | some entry in active_break_glass])[0]
+break_glass := entries[0] if {
+	entries := sort([entry | some entry in active_break_glass])
+	count(entries) > 0
+}
 
 # What break-glass is overriding for this call: deny codes, and approval.
 break_glass_overrides contains r.code if {

@@ -66,7 +66,8 @@ test_break_glass_stands_in_for_approval if {
 
 test_break_glass_does_not_override_credential_checks if {
 	cred := {"id": "c-old", "kind": "jit", "issued_at_ns": now - hour, "expires_at_ns": now - minute}
-	d := mcp.decision with input as set_field(oncall_read, "credential", cred) with data.policypoint.config.break_glass as [active_entry]
+	call_input := set_field(oncall_read, "credential", cred)
+	d := mcp.decision with input as call_input with data.policypoint.config.break_glass as [active_entry]
 	denied_with(d, "credential_expired")
 	not "no_grant" in codes(d)
 	d.exception == null
@@ -83,7 +84,8 @@ test_break_glass_does_not_override_session_chaining if {
 
 test_break_glass_unused_when_a_grant_allows if {
 	entry := object.union(active_entry, {"workloads": [agent_x]})
-	d := mcp.decision with input as fs("read_text_file", {"path": concat("/", [workspace, "a.txt"])}) with data.policypoint.config.break_glass as [entry]
+	call_input := fs("read_text_file", {"path": concat("/", [workspace, "a.txt"])})
+	d := mcp.decision with input as call_input with data.policypoint.config.break_glass as [entry]
 	allowed(d)
 	d.exception == null
 	codes(d) == {"granted"}

@@ -28,7 +28,8 @@ ordinary_read_record := {
 send_mail := call(agent_x, "mail", "send_email", {"to": "bob@example.org", "subject": "results"})
 
 test_read_under_sensitive_prefix_is_labelled_sensitive if {
-	d := mcp.decision with input as fs("read_text_file", {"path": secret_file})
+	call_input := fs("read_text_file", {"path": secret_file})
+	d := mcp.decision with input as call_input
 	allowed(d)
 	d.labels == ["sensitive"]
 }
@@ -40,18 +41,21 @@ test_resource_sensitivity_labels_sensitive if {
 }
 
 test_ordinary_read_has_no_labels if {
-	d := mcp.decision with input as fs("read_text_file", {"path": concat("/", [workspace, "notes.txt"])})
+	call_input := fs("read_text_file", {"path": concat("/", [workspace, "notes.txt"])})
+	d := mcp.decision with input as call_input
 	d.labels == []
 }
 
 test_egress_allowed_in_clean_session if {
-	d := mcp.decision with input as with_history(send_mail, [ordinary_read_record])
+	call_input := with_history(send_mail, [ordinary_read_record])
+	d := mcp.decision with input as call_input
 	allowed(d)
 	d.labels == ["egress"]
 }
 
 test_egress_denied_after_sensitive_read if {
-	d := mcp.decision with input as with_history(send_mail, [ordinary_read_record, sensitive_read_record])
+	call_input := with_history(send_mail, [ordinary_read_record, sensitive_read_record])
+	d := mcp.decision with input as call_input
 	denied_with(d, "egress_after_sensitive_read")
 	codes(d) == {"egress_after_sensitive_read"}
 	contains(d.reasons[0].message, "d-secret-read")
@@ -85,19 +89,22 @@ test_non_egress_call_allowed_after_sensitive_read if {
 
 test_denied_sensitive_read_does_not_taint_session if {
 	denied_read := object.union(sensitive_read_record, {"decision": "DENY"})
-	d := mcp.decision with input as with_history(send_mail, [denied_read])
+	call_input := with_history(send_mail, [denied_read])
+	d := mcp.decision with input as call_input
 	allowed(d)
 }
 
 test_approval_decision_taints_session if {
 	pending := object.union(sensitive_read_record, {"decision": "require_approval"})
-	d := mcp.decision with input as with_history(send_mail, [pending])
+	call_input := with_history(send_mail, [pending])
+	d := mcp.decision with input as call_input
 	denied_with(d, "egress_after_sensitive_read")
 }
 
 test_history_resource_sensitivity_taints_session if {
 	record := object.union(ordinary_read_record, {"resource": {"sensitivity": "secret"}})
-	d := mcp.decision with input as with_history(send_mail, [record])
+	call_input := with_history(send_mail, [record])
+	d := mcp.decision with input as call_input
 	denied_with(d, "egress_after_sensitive_read")
 }
 
@@ -114,6 +121,7 @@ test_open_world_annotation_marks_egress if {
 	allowed(clean)
 	clean.labels == ["egress"]
 
-	tainted := mcp.decision with input as with_history(inp, [sensitive_read_record]) with data.policypoint.config.grants as grants
+	call_input := with_history(inp, [sensitive_read_record])
+	tainted := mcp.decision with input as call_input with data.policypoint.config.grants as grants
 	denied_with(tainted, "egress_after_sensitive_read")
 }

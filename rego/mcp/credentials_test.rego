@@ -7,50 +7,58 @@ read_notes := fs("read_text_file", {"path": concat("/", [workspace, "notes.txt"]
 
 test_deny_expired_credential if {
 	cred := {"id": "c-old", "kind": "jit", "issued_at_ns": now - (20 * minute), "expires_at_ns": now - (5 * minute)}
-	d := mcp.decision with input as set_field(read_notes, "credential", cred)
+	call_input := set_field(read_notes, "credential", cred)
+	d := mcp.decision with input as call_input
 	denied_with(d, "credential_expired")
 	codes(d) == {"credential_expired"}
 }
 
 test_deny_credential_expiring_exactly_now if {
 	cred := {"id": "c-edge", "kind": "jit", "issued_at_ns": now - minute, "expires_at_ns": now}
-	d := mcp.decision with input as set_field(read_notes, "credential", cred)
+	call_input := set_field(read_notes, "credential", cred)
+	d := mcp.decision with input as call_input
 	denied_with(d, "credential_expired")
 }
 
 test_deny_expired_credential_from_rfc3339 if {
 	cred := {"id": "c-old", "kind": "jit", "issued_at": "2025-12-31T23:30:00Z", "expires_at": "2025-12-31T23:45:00Z"}
-	d := mcp.decision with input as set_field(read_notes, "credential", cred)
+	call_input := set_field(read_notes, "credential", cred)
+	d := mcp.decision with input as call_input
 	denied_with(d, "credential_expired")
 }
 
 test_allow_valid_credential_from_rfc3339 if {
 	cred := {"id": "c-new", "kind": "jit", "issued_at": "2025-12-31T23:59:00Z", "expires_at": "2026-01-01T00:10:00Z"}
-	d := mcp.decision with input as set_field(read_notes, "credential", cred)
+	call_input := set_field(read_notes, "credential", cred)
+	d := mcp.decision with input as call_input
 	allowed(d)
 }
 
 test_deny_jit_ttl_too_long if {
 	cred := {"id": "c-long", "kind": "jit", "issued_at_ns": now - minute, "expires_at_ns": now + (2 * hour)}
-	d := mcp.decision with input as set_field(read_notes, "credential", cred)
+	call_input := set_field(read_notes, "credential", cred)
+	d := mcp.decision with input as call_input
 	denied_with(d, "credential_ttl_too_long")
 }
 
 test_allow_jit_ttl_at_maximum if {
 	cred := {"id": "c-max", "kind": "jit", "issued_at_ns": now - minute, "expires_at_ns": (now - minute) + hour}
-	d := mcp.decision with input as set_field(read_notes, "credential", cred)
+	call_input := set_field(read_notes, "credential", cred)
+	d := mcp.decision with input as call_input
 	allowed(d)
 }
 
 test_jit_ttl_without_issue_time_counts_from_now if {
 	cred := {"id": "c-no-issue", "kind": "jit", "expires_at_ns": now + (2 * hour)}
-	d := mcp.decision with input as set_field(read_notes, "credential", cred)
+	call_input := set_field(read_notes, "credential", cred)
+	d := mcp.decision with input as call_input
 	denied_with(d, "credential_ttl_too_long")
 }
 
 test_deny_jit_without_expiry if {
 	cred := {"id": "c-forever", "kind": "jit", "issued_at_ns": now - minute, "expires_at_ns": 0}
-	d := mcp.decision with input as set_field(read_notes, "credential", cred)
+	call_input := set_field(read_notes, "credential", cred)
+	d := mcp.decision with input as call_input
 	denied_with(d, "credential_ttl_too_long")
 }
 
@@ -61,13 +69,15 @@ test_max_ttl_comes_from_data if {
 
 test_allow_long_lived_for_ordinary_tool if {
 	cred := {"id": "c-ll", "kind": "long_lived", "issued_at_ns": now - (100 * hour)}
-	d := mcp.decision with input as set_field(read_notes, "credential", cred)
+	call_input := set_field(read_notes, "credential", cred)
+	d := mcp.decision with input as call_input
 	allowed(d)
 }
 
 test_deny_expired_long_lived if {
 	cred := {"id": "c-ll", "kind": "long_lived", "issued_at_ns": now - (100 * hour), "expires_at_ns": now - hour}
-	d := mcp.decision with input as set_field(read_notes, "credential", cred)
+	call_input := set_field(read_notes, "credential", cred)
+	d := mcp.decision with input as call_input
 	denied_with(d, "credential_expired")
 }
 
@@ -80,7 +90,8 @@ test_deny_long_lived_for_sensitive_tool if {
 }
 
 test_allow_jit_for_sensitive_tool if {
-	d := mcp.decision with input as call(finance_bot, "payments", "get_balance", {})
+	call_input := call(finance_bot, "payments", "get_balance", {})
+	d := mcp.decision with input as call_input
 	allowed(d)
 }
 
@@ -105,6 +116,7 @@ test_allow_missing_credential_for_ordinary_tool if {
 
 test_deny_unknown_credential_kind if {
 	cred := {"id": "c-x", "kind": "password", "issued_at_ns": now - minute, "expires_at_ns": now + minute}
-	d := mcp.decision with input as set_field(read_notes, "credential", cred)
+	call_input := set_field(read_notes, "credential", cred)
+	d := mcp.decision with input as call_input
 	denied_with(d, "credential_kind_unknown")
 }

@@ -4,7 +4,8 @@ package policypoint.mcp_test
 import data.policypoint.mcp
 
 test_decision_has_every_field if {
-	d := mcp.decision with input as fs("read_text_file", {"path": concat("/", [workspace, "a.txt"])})
+	call_input := fs("read_text_file", {"path": concat("/", [workspace, "a.txt"])})
+	d := mcp.decision with input as call_input
 	object.keys(d) == {"allow", "require_approval", "reasons", "exception", "obligations", "labels"}
 	is_boolean(d.allow)
 	is_boolean(d.require_approval)
