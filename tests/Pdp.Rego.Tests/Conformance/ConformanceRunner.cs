@@ -80,7 +80,8 @@ public static class ConformanceRunner
     {
         var b = new ObjectValue.Builder(row.Bindings.Count);
         foreach (var (k, v) in row.Bindings) b.Set(k, v);
-        return b.Build();
+        // OPA compares results as JSON (sets become arrays), like want_result.
+        return Value.FromJson(b.Build().ToJson());
     }
 
     private static CaseOutcome CompareResults(ConformanceCase c, List<Value> got)
