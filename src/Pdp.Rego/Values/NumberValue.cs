@@ -79,10 +79,24 @@ public sealed class NumberValue : Value
         {
             // An exponent form that denotes an exact integer (1e3) stays an exact integer, as OPA's big numbers do.
             if (Math.Floor(d) == d && Math.Abs(d) < 9.007199254740992E15 && !text.Contains('.')) { value = FromInt64((long)d); return true; }
+            // Beyond double precision (1e30), compute the integer exactly from the digits: 1e30 + 1 must be exact.
+            if (Math.Floor(d) == d && !text.Contains('.') && TryParseExactExponent(text, out var exact)) { value = FromBigInteger(exact); return true; }
             value = new NumberValue(d);
             return true;
         }
         return false;
+    }
+
+    /// <summary>Digits "e" non-negative exponent (at most 400) as an exact integer.</summary>
+    private static bool TryParseExactExponent(string text, out BigInteger value)
+    {
+        value = default;
+        int e = text.IndexOfAny(['e', 'E']);
+        if (e <= 0) return false;
+        if (!BigInteger.TryParse(text.AsSpan(0, e), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var mantissa)) return false;
+        if (!int.TryParse(text.AsSpan(e + 1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var exp) || exp < 0 || exp > 400) return false;
+        value = mantissa * BigInteger.Pow(10, exp);
+        return true;
     }
 
     public override ValueKind Kind => ValueKind.Number;

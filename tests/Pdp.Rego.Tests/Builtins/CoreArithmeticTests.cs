@@ -11,6 +11,7 @@ public sealed class CoreArithmeticTests : CoreBuiltinTestBase
     [TestCase("1", "2.5", "3.5")]
     [TestCase("10.00", "5", "15")]
     [TestCase("0.1", "0.2", "0.3")]
+    [TestCase("1e30", "1", "1000000000000000000000000000001")]
     public void Plus_is_exact_and_normalizes_integral_floats(string a, string b, string want)
         => Assert.That(Text(Call("plus", Num(a), Num(b))), Is.EqualTo(want));
 
