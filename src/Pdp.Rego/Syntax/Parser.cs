@@ -31,6 +31,9 @@ internal sealed class Parser
     private readonly List<RegoError> _errors = new();
     private int _pos;
     private int _depth;
+    // OPA 1.17+ `import future.keywords.not` / `import rego.v2`: `not { body }` and negation of the whole
+    // expression including its nested calls. Desugared to `count([true | body]) == 0`.
+    private bool _improvedNot;
     // Memo of successful composite term parses by start token, so that backtracking over nested
     // arrays/sets/objects stays linear (OPA keeps a similar cache).
     private Dictionary<int, (Term Term, int Next)>? _termCache;
@@ -298,7 +301,9 @@ internal sealed class Parser
         while (i < _toks.Length - 1)
         {
             ref readonly var t = ref _toks[i];
-            if (t.NewlineBefore && t.Column <= column) break;
+            // A statement starts with a name (or default/package/import), never with a closing bracket.
+            if (t.NewlineBefore && t.Column <= column
+                && t.Kind is TokenKind.Ident or TokenKind.Default or TokenKind.Package or TokenKind.Import) break;
             i++;
         }
         _pos = Math.Min(i, _toks.Length - 1);
@@ -347,7 +352,7 @@ internal sealed class Parser
         return new RefTerm { Head = Var("data", term.Location), Path = path, Location = term.Location };
     }
 
-    private static readonly string[] FutureKeywords = ["contains", "every", "if", "in"];
+    private static readonly string[] FutureKeywords = ["contains", "every", "if", "in", "not"];
 
     private bool ParseImport(List<Import> imports)
     {
@@ -432,19 +437,24 @@ internal sealed class Parser
             }
             if (path.Path.Count == 2 && Array.IndexOf(FutureKeywords, ((StringValue)((ScalarTerm)path.Path[1]).Value).Value) < 0)
             {
-                Error(path.Location, "unexpected keyword, must be one of [contains every if in]");
+                Error(path.Location, "unexpected keyword, must be one of [contains every if in not]");
                 return false;
             }
-            return true; // future keywords are always on in v1: accepted and dropped
+            // `import future.keywords` (all) or `.not` turns on OPA 1.17's improved negation for this module.
+            if (path.Path.Count == 1 || ((StringValue)((ScalarTerm)path.Path[1]).Value).Value == "not") _improvedNot = true;
+            return true; // the v0 future keywords are always on in v1: accepted and dropped
         }
         if (root == "rego")
         {
-            if (path.Path.Count != 1 || ((StringValue)((ScalarTerm)path.Path[0]).Value).Value != "v1")
+            var version = path.Path.Count == 1 ? ((StringValue)((ScalarTerm)path.Path[0]).Value).Value : "";
+            if (version is not ("v1" or "v2"))
             {
-                Error(path.Location, $"invalid import `{PathText()}`, must be `rego.v1`");
+                Error(path.Location, $"invalid import `{PathText()}`, must be `rego.v1` or `rego.v2`");
                 return false;
             }
-            return true; // a no-op in v1
+            // rego.v1 is a no-op in v1; rego.v2 (OPA's preview) turns on improved negation.
+            if (version == "v2") _improvedNot = true;
+            return true;
         }
 
         if (alias is null)
@@ -964,6 +974,22 @@ internal sealed class Parser
         List<VarTerm>? vars = null;
         bool allowWith = true;
 
+        if (negated && _improvedNot && Kind == TokenKind.LBrace)
+        {
+            Advance();
+            var notBody = ParseBody(TokenKind.RBrace);
+            if (notBody is null) return null;
+            Advance();
+            IReadOnlyList<WithModifier> nbWith = [];
+            if (Kind == TokenKind.With)
+            {
+                var w = ParseWith();
+                if (w is null) return null;
+                nbWith = w;
+            }
+            return NegatedBody(notBody, nbWith, loc, _src.Substring(first.Start, Math.Max(0, LastEnd - first.Start)));
+        }
+
         if (Kind == TokenKind.Some && !KeywordAsRefHead(_pos))
         {
             if (negated)
@@ -1076,6 +1102,18 @@ internal sealed class Parser
         }
 
         var text = _src.Substring(first.Start, Math.Max(0, LastEnd - first.Start));
+        if (negated && _improvedNot && kind is ExprKind.Term or ExprKind.Unify or ExprKind.Assign
+            && (ContainsCall(a!) || (b is not null && ContainsCall(b))))
+        {
+            // Improved negation: the expression's nested calls are evaluated inside the negation.
+            Expr inner = kind switch
+            {
+                ExprKind.Term => new TermExpr { Term = a!, Text = text, Location = loc },
+                ExprKind.Unify => new UnifyExpr { Left = a!, Right = b!, Text = text, Location = loc },
+                _ => new AssignExpr { Left = a!, Right = b!, Text = text, Location = loc },
+            };
+            return NegatedBody(new Body { Exprs = [inner], Location = loc }, withs, loc, text);
+        }
         return kind switch
         {
             ExprKind.Term => new TermExpr { Term = a!, Negated = negated, With = withs, Text = text, Location = loc },
@@ -1085,6 +1123,28 @@ internal sealed class Parser
             ExprKind.SomeIn => new SomeInExpr { Key = a, Value = b!, Collection = c!, With = withs, Text = text, Location = loc },
             _ => new EveryExpr { Key = a, Value = b!, Collection = c!, Body = everyBody!, With = withs, Text = text, Location = loc },
         };
+    }
+
+    /// <summary><c>not { body }</c> as <c>count([true | body]) == 0</c>: true exactly when the body has no solution.</summary>
+    private static TermExpr NegatedBody(Body body, IReadOnlyList<WithModifier> withs, RegoLocation loc, string text)
+    {
+        var comprehension = new ArrayComprehensionTerm { Head = Scalar(Value.True, loc), Body = body, Location = loc };
+        var count = Call(OpRef("count", loc), loc, comprehension);
+        return new TermExpr { Term = Call(OpRef("equal", loc), loc, count, Scalar(NumberValue.Zero, loc)), With = withs, Text = text, Location = loc };
+    }
+
+    /// <summary>True when a call occurs in the term outside comprehensions (those get their own body).</summary>
+    private static bool ContainsCall(Term t)
+    {
+        switch (t)
+        {
+            case CallTerm: return true;
+            case RefTerm r: return ContainsCall(r.Head) || r.Path.Any(ContainsCall);
+            case ArrayTerm a: return a.Items.Any(ContainsCall);
+            case SetTerm s: return s.Items.Any(ContainsCall);
+            case ObjectTerm o: return o.Items.Any(kv => ContainsCall(kv.Key) || ContainsCall(kv.Value));
+            default: return false;
+        }
     }
 
     private List<WithModifier>? ParseWith()
