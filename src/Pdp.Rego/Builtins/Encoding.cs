@@ -403,6 +403,15 @@ internal static class Yaml
     {
         value = null;
         error = null;
+        // go-yaml rejects a tab at the start of a line where a token should begin; YamlDotNet tolerates it.
+        foreach (var line in text.Split('\n'))
+        {
+            if (line.Length > 0 && line[0] == '\t' && line.TrimStart().Length > 0 && line.TrimStart()[0] != '#')
+            {
+                error = "yaml: found character that cannot start any token";
+                return false;
+            }
+        }
         try
         {
             var stream = new YamlStream();
