@@ -58,6 +58,9 @@ internal sealed partial class Compiler
         foreach (var m in modules)
         {
             var pkg = PackagePath(m);
+            // A package exists (as an empty object) even without rules.
+            var pn = _root;
+            foreach (var seg in pkg) pn = pn.GetOrAdd(seg);
             foreach (var r in m.Rules)
             {
                 var c = Mount(pkg, r);

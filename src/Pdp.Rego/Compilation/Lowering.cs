@@ -124,6 +124,21 @@ internal sealed partial class Compiler
     internal static HashSet<string> CollectNames(IReadOnlyList<Expr> exprs, HashSet<string>? into)
     {
         var names = into ?? new HashSet<string>(StringComparer.Ordinal);
+        // Names declared with := or some in this scope are explicitly scoped: nested closures using the same name
+        // before the declaration have their own variable (as OPA's rewriteLocalVars does).
+        var declared = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var e in exprs)
+        {
+            if (e is AssignExpr ae) CollectTermNames(ae.Left, declared);
+            else if (e is SomeDeclExpr sd) foreach (var v in sd.Vars) declared.Add(v.Name);
+        }
+        CollectNamesInto(exprs, names);
+        names.ExceptWith(declared);
+        return names;
+    }
+
+    private static void CollectNamesInto(IReadOnlyList<Expr> exprs, HashSet<string> names)
+    {
         foreach (var e in exprs)
         {
             foreach (var w in e.With) CollectTermNames(w.Value, names);
@@ -137,7 +152,6 @@ internal sealed partial class Compiler
                 case EveryExpr ev: CollectTermNames(ev.Collection, names); break;
             }
         }
-        return names;
     }
 
     private static void CollectTermNames(Term t, HashSet<string> names)
@@ -177,6 +191,12 @@ internal sealed partial class Compiler
                                 list.Add(new XUnify { Left = LowerTerm(ctx, scope, la.Items[j]), Right = LowerTerm(ctx, scope, ra.Items[j]), Loc = e.Location, Text = e.Text, SourceIndex = i });
                             continue;
                         }
+                        if (!e.Negated && withs.Length == 0 && u.Left is ObjectTerm lo && u.Right is ObjectTerm ro && SameScalarKeys(lo, ro, out var pairs))
+                        {
+                            foreach (var (lt, rt) in pairs)
+                                list.Add(new XUnify { Left = LowerTerm(ctx, scope, lt), Right = LowerTerm(ctx, scope, rt), Loc = e.Location, Text = e.Text, SourceIndex = i });
+                            continue;
+                        }
                         x = new XUnify { Left = LowerTerm(ctx, scope, u.Left), Right = LowerTerm(ctx, scope, u.Right), Loc = e.Location, Negated = e.Negated, With = withs, Text = e.Text };
                         break;
                     }
@@ -207,6 +227,20 @@ internal sealed partial class Compiler
             list.Add(x);
         }
         return list;
+    }
+
+    private static bool SameScalarKeys(ObjectTerm a, ObjectTerm b, out List<(Term, Term)> pairs)
+    {
+        pairs = new();
+        if (a.Items.Count != b.Items.Count || a.Items.Count == 0) return false;
+        foreach (var (k, v) in a.Items)
+        {
+            if (k is not ScalarTerm ks) return false;
+            var match = b.Items.Where(kv => kv.Key is ScalarTerm bs && bs.Value.Equals(ks.Value)).ToList();
+            if (match.Count != 1) return false;
+            pairs.Add((v, match[0].Value));
+        }
+        return true;
     }
 
     private X LowerTermExpr(RuleCtx ctx, Scope scope, TermExpr te, CWith[] withs)

@@ -96,6 +96,8 @@ internal sealed partial class Evaluator
                 var cb = bo?[key];
                 if (_masks is not null && IsMasked(child)) { if (cb is not null) b.Set(key, cb); continue; }
                 var cv = NodeValue(child, cb);
+                // Base data wins over a virtual document at the same key, except that objects merge.
+                if (cb is not null && (cv is not ObjectValue || cb is not ObjectValue)) cv = cb;
                 if (cv is not null) b.Set(key, cv);
             }
             result = b.Build();

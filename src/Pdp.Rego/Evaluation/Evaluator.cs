@@ -196,8 +196,9 @@ internal sealed partial class Evaluator
             ArrayValue a => a.Items.Select((v, i) => ((Value)NumberValue.FromInt64(i), v)),
             ObjectValue o => o.Entries.ToArray().Select(kv => (kv.Key, kv.Value)),
             SetValue s => s.Items.Select(v => (v, v)),
-            _ => [],
+            _ => null!,
         };
+        if (items is null) return false; // a domain that is not a collection: every is undefined
         foreach (var (key, val) in items)
         {
             bool found = false;
