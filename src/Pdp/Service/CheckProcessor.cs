@@ -175,6 +175,9 @@ public sealed class CheckProcessor
         return ToResponse(record);
     }
 
+    /// <summary>Logs a refusal (decision <c>invalid</c>) of a request that never reached validation, e.g. unparseable bytes.</summary>
+    public Task RefuseAsync(CheckRequest request, ValidationError error) => LogInvalidAsync(request, error, _clock.GetUtcNow());
+
     private async Task LogInvalidAsync(CheckRequest request, ValidationError error, DateTimeOffset now)
     {
         DecisionRecord record;

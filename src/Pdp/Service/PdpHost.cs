@@ -67,6 +67,7 @@ public static class PdpHost
             else k.Listen(address, port, Http2);
         });
 
+        AuthorizationGrpcService.RecursionLimit = 3 * options.Limits.MaxNestingDepth + 16;
         var services = builder.Services;
         services.AddSingleton(options);
         services.AddSingleton(options.Limits);
