@@ -16,8 +16,11 @@ public sealed record RegoLocation(string File, int Line, int Column)
 /// <c>eval_conflict_error</c>, <c>eval_builtin_error</c>), message, and location when known.</summary>
 public sealed record RegoError(string Code, string Message, RegoLocation? Location = null)
 {
-    /// <summary>OPA's text form: <c>file:line:col: code: message</c>.</summary>
-    public override string ToString() => Location is null ? $"{Code}: {Message}" : $"{Location}: {Code}: {Message}";
+    /// <summary>OPA's text form: <c>file:line: code: message</c> (OPA prints no column when the file is known;
+    /// <c>line:col</c> when it is not).</summary>
+    public override string ToString() => Location is null ? $"{Code}: {Message}"
+        : string.IsNullOrEmpty(Location.File) ? $"{Location.Line}:{Location.Column}: {Code}: {Message}"
+        : $"{Location.File}:{Location.Line}: {Code}: {Message}";
 }
 
 /// <summary>
