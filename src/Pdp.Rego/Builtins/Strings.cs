@@ -224,28 +224,30 @@ public static class Strings
     }
 
     /// <summary>Go's <c>strings.NewReplacer(pairs).Replace(s)</c>: at each position the first pair (in order) whose
-    /// old string matches is applied; an empty old string matches before every code point and at the end.</summary>
+    /// old string matches is applied, without overlaps. An empty old string matches at every code point boundary
+    /// and at the end; right after it matched, the other pairs get a chance at the same position.</summary>
     public static string ReplaceAll(string s, (string Old, string New)[] pairs)
     {
         if (pairs.Length == 0) return s;
         var sb = new StringBuilder(s.Length);
         int i = 0;
-        while (true)
+        bool prevEmpty = false;
+        while (i <= s.Length)
         {
             int match = -1;
             for (int p = 0; p < pairs.Length; p++)
             {
                 var old = pairs[p].Old;
-                if (old.Length == 0 || i + old.Length <= s.Length && string.CompareOrdinal(s, i, old, 0, old.Length) == 0) { match = p; break; }
+                if (old.Length == 0 ? !prevEmpty : i + old.Length <= s.Length && string.CompareOrdinal(s, i, old, 0, old.Length) == 0) { match = p; break; }
             }
-            if (i >= s.Length)
+            prevEmpty = match >= 0 && pairs[match].Old.Length == 0;
+            if (match >= 0)
             {
-                if (match >= 0 && pairs[match].Old.Length == 0) sb.Append(pairs[match].New);
-                break;
+                sb.Append(pairs[match].New);
+                i += pairs[match].Old.Length;
+                continue;
             }
-            if (match < 0) { sb.Append(s[i]); i++; continue; }
-            sb.Append(pairs[match].New);
-            if (pairs[match].Old.Length > 0) { i += pairs[match].Old.Length; continue; }
+            if (i == s.Length) break;
             int w = RuneWidth(s, i);
             sb.Append(s, i, w);
             i += w;

@@ -65,6 +65,9 @@ public sealed class CoreStringsTests : CoreBuiltinTestBase
     {
         AssertResult(Call("replace", S("a.b.c"), S("."), S("/")), S("a/b/c"));
         AssertResult(Call("replace", S("abc"), S(""), S("-")), S("-a-b-c-"));
+        // After an empty key matched, the other keys get a chance at the same position (Go's Replacer).
+        AssertResult(Call("strings.replace_n", J("{\"\":\"X\",\"a\":\"Y\"}"), S("ab")), S("XYXbX"));
+        AssertResult(Call("strings.replace_n", J("{\"\":\"-\",\"é\":\"e\"}"), S("aéb")), S("-a-e-b-"));
         AssertResult(Call("strings.replace_n", J("{\"a\":\"b\",\"b\":\"c\"}"), S("ab")), S("bc"));
         // Keys apply in sorted order and the first matching key wins (Go's Replacer priority), so "a" beats "ab".
         AssertResult(Call("strings.replace_n", J("{\"ab\":\"1\",\"a\":\"2\"}"), S("aab")), S("22b"));
