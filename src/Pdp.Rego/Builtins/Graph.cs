@@ -47,19 +47,24 @@ public static class GraphBuiltins
         return SetValue.Of(reached);
     }
 
-    /// <summary>The paths from each initial node, as OPA builds them: a depth-first walk that stops at nodes
-    /// already on the walk (cycles), at leaves, and before nodes missing from the graph.</summary>
+    /// <summary>Most nodes one <c>graph.reachable_paths</c> call may visit: the number of paths can grow
+    /// exponentially with the graph, so a bound turns a runaway evaluation into an error.</summary>
+    public const int MaxPathVisits = 1_000_000;
+
+    /// <summary>The paths from each initial node, as OPA builds them: a depth-first walk that ends a path at a
+    /// node already on it (a cycle), at a node without edges, and before a node missing from the graph.</summary>
     private static Value ReachablePaths(BuiltinContext ctx, ReadOnlySpan<Value> args)
     {
         const string name = "graph.reachable_paths";
         var graph = MoreOperands.Obj(name, args, 0);
         var result = new SetValue.Builder();
+        int budget = MaxPathVisits;
         foreach (var node in Initial(name, args[1]))
         {
             if (!graph.TryGetValue(node, out var edges)) continue;
             var neighbours = Vertices(edges);
             if (neighbours.Count == 0) { result.Add(new ArrayValue([node])); continue; }
-            foreach (var first in neighbours) Walk(graph, node, first, result);
+            foreach (var first in neighbours) Walk(ctx, graph, node, first, result, ref budget);
         }
         return result.Build();
     }
@@ -72,9 +77,10 @@ public static class GraphBuiltins
         public int Next;
     }
 
-    private static void Walk(ObjectValue graph, Value start, Value first, SetValue.Builder result)
+    private static void Walk(BuiltinContext ctx, ObjectValue graph, Value start, Value first, SetValue.Builder result, ref int budget)
     {
-        var reached = new HashSet<Value> { start };
+        // Nodes on the current path (each appears at most once on it, so a set suffices).
+        var onPath = new HashSet<Value> { start };
         var stack = new Stack<Frame>();
         // Visiting a node: in the graph, it extends the path; otherwise the path so far is a result.
         void Visit(Value root, List<Value> path)
@@ -83,16 +89,17 @@ public static class GraphBuiltins
             var extended = new List<Value>(path) { root };
             var neighbours = Vertices(edges);
             if (neighbours.Count == 0) { result.Add(new ArrayValue(extended.ToArray())); return; }
+            onPath.Add(root);
             stack.Push(new Frame(root, extended, neighbours));
         }
         Visit(first, [start]);
         while (stack.Count > 0)
         {
+            if (--budget < 0) throw BuiltinException.Error("graph.reachable_paths", $"more than {MaxPathVisits} path steps");
             var f = stack.Peek();
-            if (f.Next >= f.Neighbours.Count) { stack.Pop(); continue; }
+            if (f.Next >= f.Neighbours.Count) { stack.Pop(); onPath.Remove(f.Root); continue; }
             var n = f.Neighbours[f.Next++];
-            if (reached.Contains(n)) { result.Add(new ArrayValue(f.Path.ToArray())); continue; }
-            reached.Add(f.Root);
+            if (onPath.Contains(n)) { result.Add(new ArrayValue(f.Path.ToArray())); continue; }
             Visit(n, f.Path);
         }
     }

@@ -158,7 +158,6 @@ public static class NetBuiltins
         var items = new Value[count];
         for (int i = 0; i < count; i++)
         {
-            if ((i & 0xFFF) == 0) ctx.CancellationToken.ThrowIfCancellationRequested();
             items[i] = new StringValue(Format(n.Address + (UInt128)i, n.Bits));
         }
         return SetValue.Of(items);
