@@ -93,7 +93,8 @@ public sealed class E2eScenarioTests
             ("write_file", "deny"),
             ("write_file", "require_approval"),
         }), "the session's chain in compliance.decision_chain, in order");
-        Assert.That(chain.All(r => r.SpiffeId == AgentX && r.Server == "filesystem"), Is.True, "server alias applied: secure-filesystem-server -> filesystem");
+        // The log keeps the name the PEP reported (serverInfo.name); the policy maps it to "filesystem" via server_aliases.
+        Assert.That(chain.All(r => r.SpiffeId == AgentX && r.Server == "secure-filesystem-server"), Is.True, string.Join(", ", chain.Select(r => r.SpiffeId + "@" + r.Server)));
         Assert.That(chain[0].ParentDecisionId, Is.Null.Or.Empty);
         for (var i = 1; i < chain.Count; i++)
             Assert.That(chain[i].ParentDecisionId, Is.EqualTo(chain[i - 1].DecisionId), $"step {i + 1} links to step {i}");
