@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
@@ -83,63 +85,61 @@ internal sealed class DecisionStore(NpgsqlDataSource dataSource, string writerId
                 return 0;
             }
 
-            await using (var ids2 = await conn.BeginBinaryImportAsync(
-                "COPY decision_ids (decision_id, decided_at, writer_id, seq, record_hash) FROM STDIN (FORMAT BINARY)", ct))
+            // COPY in text format: one string per table and batch. Typed binary writes cost ~1 µs per field in
+            // Npgsql, ~45 µs per row here; building the text rows costs a few µs (measured on this machine).
+            var sb = new StringBuilder(fresh.Count * 128);
+            foreach (var (r, s, _, h) in fresh)
             {
-                foreach (var (r, s, _, h) in fresh)
-                {
-                    ids2.StartRow();
-                    ids2.Write(r.DecisionId, NpgsqlDbType.Text);
-                    ids2.Write(r.DecidedAt.UtcDateTime, NpgsqlDbType.TimestampTz);
-                    ids2.Write(writerId, NpgsqlDbType.Text);
-                    ids2.Write(s, NpgsqlDbType.Bigint);
-                    ids2.Write(h, NpgsqlDbType.Text);
-                }
-                await ids2.CompleteAsync(ct);
+                Field(sb, r.DecisionId).Append('\t');
+                TimeField(sb, r.DecidedAt).Append('\t');
+                Field(sb, writerId).Append('\t');
+                sb.Append(s).Append('\t');
+                Field(sb, h).Append('\n');
             }
+            await using (var writer = await conn.BeginTextImportAsync(
+                "COPY decision_ids (decision_id, decided_at, writer_id, seq, record_hash) FROM STDIN", ct))
+                await writer.WriteAsync(sb.ToString().AsMemory(), ct);
 
-            await using (var copy = await conn.BeginBinaryImportAsync($"COPY decisions ({Columns}) FROM STDIN (FORMAT BINARY)", ct))
+            sb.Clear();
+            foreach (var (r, s, p, h) in fresh)
             {
-                foreach (var (r, s, p, h) in fresh)
-                {
-                    copy.StartRow();
-                    Text(copy, r.DecisionId);
-                    copy.Write(r.DecidedAt.UtcDateTime, NpgsqlDbType.TimestampTz);
-                    Text(copy, r.RequestId);
-                    Text(copy, r.SpiffeId);
-                    Text(copy, r.Issuer);
-                    Text(copy, r.Subject);
-                    Json(copy, r.WorkloadAttributesJson);
-                    Text(copy, r.Server);
-                    Text(copy, r.Tool);
-                    Json(copy, r.AnnotationsJson);
-                    Text(copy, r.ResourceType);
-                    Text(copy, r.ResourceId);
-                    Text(copy, r.ResourceSensitivity);
-                    Json(copy, r.ContextJson);
-                    Text(copy, r.CredentialId);
-                    Text(copy, r.CredentialKind);
-                    Time(copy, r.CredentialIssuedAt);
-                    Time(copy, r.CredentialExpiresAt);
-                    Text(copy, r.SessionId);
-                    Text(copy, r.ParentDecisionId);
-                    Text(copy, r.OnBehalfOfSubject);
-                    Text(copy, r.Decision);
-                    Json(copy, ReasonsToJson(r.Reasons));
-                    Text(copy, r.ExceptionPath);
-                    Json(copy, r.ObligationsJson);
-                    Text(copy, r.PolicyRevision);
-                    Text(copy, r.InputHash);
-                    Json(copy, r.MaskedInputJson);
-                    copy.Write(r.EvalMicros, NpgsqlDbType.Bigint);
-                    copy.Write(r.Labels.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text);
-                    Text(copy, writerId);
-                    copy.Write(s, NpgsqlDbType.Bigint);
-                    Text(copy, p);
-                    Text(copy, h);
-                }
-                await copy.CompleteAsync(ct);
+                Field(sb, r.DecisionId).Append('\t');
+                TimeField(sb, r.DecidedAt).Append('\t');
+                Field(sb, r.RequestId).Append('\t');
+                Field(sb, r.SpiffeId).Append('\t');
+                Field(sb, r.Issuer).Append('\t');
+                Field(sb, r.Subject).Append('\t');
+                Field(sb, r.WorkloadAttributesJson).Append('\t');
+                Field(sb, r.Server).Append('\t');
+                Field(sb, r.Tool).Append('\t');
+                Field(sb, r.AnnotationsJson).Append('\t');
+                Field(sb, r.ResourceType).Append('\t');
+                Field(sb, r.ResourceId).Append('\t');
+                Field(sb, r.ResourceSensitivity).Append('\t');
+                Field(sb, r.ContextJson).Append('\t');
+                Field(sb, r.CredentialId).Append('\t');
+                Field(sb, r.CredentialKind).Append('\t');
+                TimeField(sb, r.CredentialIssuedAt).Append('\t');
+                TimeField(sb, r.CredentialExpiresAt).Append('\t');
+                Field(sb, r.SessionId).Append('\t');
+                Field(sb, r.ParentDecisionId).Append('\t');
+                Field(sb, r.OnBehalfOfSubject).Append('\t');
+                Field(sb, r.Decision).Append('\t');
+                Field(sb, ReasonsToJson(r.Reasons)).Append('\t');
+                Field(sb, r.ExceptionPath).Append('\t');
+                Field(sb, r.ObligationsJson).Append('\t');
+                Field(sb, r.PolicyRevision).Append('\t');
+                Field(sb, r.InputHash).Append('\t');
+                Field(sb, r.MaskedInputJson).Append('\t');
+                sb.Append(r.EvalMicros).Append('\t');
+                Field(sb, ArrayLiteral(r.Labels)).Append('\t');
+                Field(sb, writerId).Append('\t');
+                sb.Append(s).Append('\t');
+                Field(sb, p).Append('\t');
+                Field(sb, h).Append('\n');
             }
+            await using (var writer = await conn.BeginTextImportAsync($"COPY decisions ({Columns}) FROM STDIN", ct))
+                await writer.WriteAsync(sb.ToString().AsMemory(), ct);
 
             await tx.CommitAsync(ct);
             _head = (fresh[^1].Seq, fresh[^1].Hash);
@@ -252,20 +252,44 @@ internal sealed class DecisionStore(NpgsqlDataSource dataSource, string writerId
 
     private sealed record ReasonDto(string Code, string Message, string? Rule);
 
-    // Synchronous field writes only fill Npgsql's buffer (it flushes when full and at CompleteAsync); awaiting
-    // each of ~34 fields per row costs more than the I/O it would overlap.
-    private static void Text(NpgsqlBinaryImporter c, string? v)
+    /// <summary>Appends a COPY text-format field: \N for null, backslash escapes for \\, tab, newline, CR.</summary>
+    internal static StringBuilder Field(StringBuilder sb, string? v)
     {
-        if (v is null) c.WriteNull(); else c.Write(v, NpgsqlDbType.Text);
+        if (v is null) return sb.Append("\\N");
+        foreach (var c in v)
+        {
+            switch (c)
+            {
+                case '\\': sb.Append("\\\\"); break;
+                case '\t': sb.Append("\\t"); break;
+                case '\n': sb.Append("\\n"); break;
+                case '\r': sb.Append("\\r"); break;
+                default: sb.Append(c); break;
+            }
+        }
+        return sb;
     }
 
-    private static void Json(NpgsqlBinaryImporter c, string? v)
-    {
-        if (v is null) c.WriteNull(); else c.Write(v, NpgsqlDbType.Jsonb);
-    }
+    /// <summary>Appends a timestamptz in ISO form with explicit UTC offset (microseconds), or \N.</summary>
+    private static StringBuilder TimeField(StringBuilder sb, DateTimeOffset? t) =>
+        t is null ? sb.Append("\\N")
+            : sb.Append(t.Value.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture)).Append("+00");
 
-    private static void Time(NpgsqlBinaryImporter c, DateTimeOffset? v)
+    /// <summary>A PostgreSQL array literal of text elements: {"a","b"} with \" and \\ escaped inside quotes.</summary>
+    internal static string ArrayLiteral(IReadOnlyList<string> items)
     {
-        if (v is null) c.WriteNull(); else c.Write(v.Value.UtcDateTime, NpgsqlDbType.TimestampTz);
+        var sb = new StringBuilder("{");
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (i > 0) sb.Append(',');
+            sb.Append('"');
+            foreach (var c in items[i])
+            {
+                if (c is '"' or '\\') sb.Append('\\');
+                sb.Append(c);
+            }
+            sb.Append('"');
+        }
+        return sb.Append('}').ToString();
     }
 }

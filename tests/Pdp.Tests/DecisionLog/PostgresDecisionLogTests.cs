@@ -167,6 +167,8 @@ public class PostgresDecisionLogTests
         var record = TestRecords.Full() with
         {
             Tool = "to\0ol",
+            Server = "tab\there\nnew\\line\r \\N \\.",
+            Labels = ["a\"b", "c\\d", "{x}", "NULL", "", "é,z"],
             ContextJson = "{not json",
             MaskedInputJson = """{"n": 1e400, "s": "\ud800"}""",
         };
@@ -181,6 +183,13 @@ public class PostgresDecisionLogTests
         Assert.That(r.GetString(0), Is.EqualTo("to\uFFFDol"));
         Assert.That(r.GetString(1), Is.EqualTo("{not json"));
         await r.DisposeAsync();
+        await using var cmd2 = new NpgsqlCommand("SELECT server, labels FROM decisions WHERE decision_id = @id", conn);
+        cmd2.Parameters.AddWithValue("id", record.DecisionId);
+        await using var r2 = await cmd2.ExecuteReaderAsync();
+        Assert.That(await r2.ReadAsync(), Is.True);
+        Assert.That(r2.GetString(0), Is.EqualTo(record.Server));
+        Assert.That(r2.GetFieldValue<string[]>(1), Is.EqualTo(record.Labels));
+        await r2.DisposeAsync();
         var v = await ChainVerifier.VerifyAsync(_pg.ConnectionString, "w-odd");
         Assert.That(v.Ok, Is.True, v.Broken?.ToString());
     }
