@@ -324,9 +324,9 @@ internal sealed partial class Compiler
                 foreach (var p in r.Path) DepsT(p, set);
                 if (r.Root == RootKind.Data)
                 {
-                    var prefix = new List<Value>();
-                    foreach (var p in r.Path) { if (p is TConst c) prefix.Add(c.Value); else break; }
-                    AddPathDeps(prefix.ToArray(), prefix.Count == r.Path.Length, set);
+                    // Non-constant segments match any key (data[x].allow reaches every package's allow).
+                    var pattern = r.Path.Select(p => p is TConst c ? c.Value : null).ToArray();
+                    AddPatternDeps(_root, pattern, 0, set);
                 }
                 break;
             case TCall c:
@@ -337,6 +337,34 @@ internal sealed partial class Compiler
             case TSet s: foreach (var i in s.Items) DepsT(i, set); break;
             case TObject o: foreach (var i in o.Keys) DepsT(i, set); foreach (var i in o.Values) DepsT(i, set); break;
             case TCompr cm: DepsT(cm.Head, set); if (cm.Value is not null) DepsT(cm.Value, set); DepsX(cm.Body, set); break;
+        }
+    }
+
+    private void AddPatternDeps(RuleNode n, Value?[] pattern, int i, HashSet<RuleNode> set)
+    {
+        if (i == pattern.Length)
+        {
+            var st = new Stack<RuleNode>();
+            st.Push(n);
+            while (st.Count > 0)
+            {
+                var x = st.Pop();
+                if (x.HasRules) set.Add(x);
+                foreach (var c in x.Children.Values) st.Push(c);
+            }
+            return;
+        }
+        if (pattern[i] is { } key)
+        {
+            if (!n.Children.TryGetValue(key, out var next)) return;
+            if (next.HasRules) set.Add(next);
+            AddPatternDeps(next, pattern, i + 1, set);
+            return;
+        }
+        foreach (var next in n.Children.Values)
+        {
+            if (next.HasRules) set.Add(next);
+            AddPatternDeps(next, pattern, i + 1, set);
         }
     }
 

@@ -78,6 +78,11 @@ internal sealed partial class Compiler
         if (head.Value is not null) CollectTermNames(head.Value, names);
         var argTerms = head.Args ?? args;
         if (argTerms is not null) foreach (var a in argTerms) CollectTermNames(a, names);
+        foreach (var e in r.Body.Exprs)
+        {
+            if (e is AssignExpr ae) RemoveTermNames(ae.Left, names);
+            else if (e is SomeDeclExpr sd) foreach (var v in sd.Vars) names.Remove(v.Name);
+        }
         var scope = new Scope(null, names);
         var initial = new HashSet<int>();
         if (argTerms is not null && c.Kind == RuleKind.Function)
@@ -152,6 +157,13 @@ internal sealed partial class Compiler
                 case EveryExpr ev: CollectTermNames(ev.Collection, names); break;
             }
         }
+    }
+
+    private static void RemoveTermNames(Term t, HashSet<string> names)
+    {
+        var tmp = new HashSet<string>(StringComparer.Ordinal);
+        CollectTermNames(t, tmp);
+        names.ExceptWith(tmp);
     }
 
     private static void CollectTermNames(Term t, HashSet<string> names)

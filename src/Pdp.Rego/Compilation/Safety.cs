@@ -56,7 +56,7 @@ internal sealed partial class Compiler
         {
             case XTerm t:
                 {
-                    var n = new HashSet<int>(); VarsEval(t.Term, n, binds); options.Add(n); break;
+                    var n = new HashSet<int>(); VarsEval(t.Term, n, binds); n.ExceptWith(binds); options.Add(n); break;
                 }
             case XUnify u:
                 {

@@ -11,7 +11,35 @@ internal sealed partial class Evaluator
     private bool EvalCall(Value?[] f, TCall c, Func<Value, bool> k)
     {
         if (c.Intrinsic == Intrinsic.Print && (_overrides is null || !_overrides.ContainsKey(c.Name))) return EvalPrint(f, c, k);
+        if (HasVarArgAfterBinder(c.Args))
+            return EvalListVarsLast(f, c.Args, args => Invoke(c, c.Name, c.Builtin, c.FunctionPath, c.Intrinsic, args, k, 0));
         return EvalList(f, c.Args, 0, new Value[c.Args.Length], args => Invoke(c, c.Name, c.Builtin, c.FunctionPath, c.Intrinsic, args, k, 0));
+    }
+
+    /// <summary>True when a plain variable argument may be bound by another argument (e.g. <c>x == a[x]</c>).</summary>
+    private static bool HasVarArgAfterBinder(T[] args)
+    {
+        bool anyVar = false, anyComplex = false;
+        foreach (var a in args) { if (a is TVar) anyVar = true; else if (!a.NoVars) anyComplex = true; }
+        return anyVar && anyComplex;
+    }
+
+    /// <summary>Evaluates arguments with plain variables last, so refs that bind them run first.</summary>
+    private bool EvalListVarsLast(Value?[] f, T[] items, Func<Value[], bool> k)
+    {
+        var order = new int[items.Length];
+        int n = 0;
+        for (int i = 0; i < items.Length; i++) if (items[i] is not TVar) order[n++] = i;
+        for (int i = 0; i < items.Length; i++) if (items[i] is TVar) order[n++] = i;
+        var acc = new Value[items.Length];
+        return EvalOrdered(f, items, order, 0, acc, k);
+    }
+
+    private bool EvalOrdered(Value?[] f, T[] items, int[] order, int j, Value[] acc, Func<Value[], bool> k)
+    {
+        if (j == order.Length) return k(acc);
+        var i = order[j];
+        return EvalTerm(f, items[i], v => { acc[i] = v; return EvalOrdered(f, items, order, j + 1, acc, k); });
     }
 
     private bool Invoke(TCall c, string name, BuiltinDefinition? bdef, Value[]? fpath, Intrinsic intr, Value[] args, Func<Value, bool> k, int depth)

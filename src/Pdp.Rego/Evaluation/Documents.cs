@@ -29,7 +29,21 @@ internal sealed partial class Evaluator
     {
         while (true)
         {
-            if (node is null) return baseVal is null ? true : EvalPath(f, baseVal, path, i, k);
+            if (node is null)
+            {
+                if (baseVal is null) return true;
+                // Keep converting number keys to strings while walking base objects (data.nested[2]).
+                while (i < path.Length && baseVal is ObjectValue bobj)
+                {
+                    Value? bk = path[i] switch { TConst c => c.Value, TVar tv => f[tv.Slot], _ => null };
+                    if (bk is null) break;
+                    var nx = Lookup(bobj, bk);
+                    if (nx is null && bk is NumberValue bn) nx = Lookup(bobj, new StringValue(bn.ToText()));
+                    if (nx is null) return true;
+                    baseVal = nx; i++;
+                }
+                return EvalPath(f, baseVal, path, i, k);
+            }
             if (node.HasRules || i == path.Length)
             {
                 if (node.HasRules && i < path.Length && node.Children.Count == 0 && baseVal is null)
@@ -45,6 +59,10 @@ internal sealed partial class Evaluator
             Value? key = p switch { TConst c => c.Value, TVar tv => f[tv.Slot], _ => null };
             if (key is not null)
             {
+                // data's object keys are strings: a number key finds the key with its text (data[2] is data["2"]).
+                if (key is NumberValue num && (baseVal is ObjectValue || node.Children.Count > 0)
+                    && Lookup(baseVal ?? ObjectValue.Empty, key) is null && Child(node, key) is null)
+                    key = new StringValue(num.ToText());
                 node = Child(node, key);
                 baseVal = baseVal is null ? null : Lookup(baseVal, key);
                 if (baseVal is not null && baseVal is not ObjectValue && node is not null) baseVal = null;
