@@ -18,6 +18,8 @@ public static class McpPolicyFixture
     /// <summary>The repository root, found by walking up to PolicyPoint.sln from the working or binary folder.</summary>
     public static string RepoRoot()
     {
+        // BenchmarkDotNet runs each benchmark in a child process elsewhere: the parent passes the root down.
+        if (Environment.GetEnvironmentVariable("POLICYPOINT_ROOT") is { Length: > 0 } env) return env;
         foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
             for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
                 if (File.Exists(Path.Combine(d.FullName, "PolicyPoint.sln"))) return d.FullName;

@@ -8,6 +8,7 @@ using Pdp.Rego.Values;
 
 // Usage: dotnet run -c Release --project bench/Pdp.Rego.Bench [-- --filter '*']
 // Prints the decision once per input first, so a run also shows that the policy decides what it should.
+Environment.SetEnvironmentVariable("POLICYPOINT_ROOT", McpPolicyFixture.RepoRoot());
 var (modules, data) = McpPolicyFixture.Load();
 var policy = RegoCompiler.Compile(modules, data);
 foreach (var (name, input) in new[] { ("allowed", McpPolicyFixture.AllowedInput()), ("denied", McpPolicyFixture.DeniedInput()) })
