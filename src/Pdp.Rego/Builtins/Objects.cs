@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Pdp.Rego.Values;
 
 namespace Pdp.Rego.Builtins;
@@ -65,21 +66,21 @@ public static class Objects
         var x = CoreOperands.Obj("object.union", a, 0);
         var y = CoreOperands.Obj("object.union", a, 1);
         if (x.Equals(y)) return x;
-        return Merge(x, y, 0);
+        return Merge(x, y);
     }
 
     /// <summary>Recursive merge: keys of both; where both values are objects they merge, else <paramref name="y"/>
-    /// wins. Depth is bounded to keep hostile inputs from exhausting the stack.</summary>
-    private static ObjectValue Merge(ObjectValue x, ObjectValue y, int depth)
+    /// wins. Nesting deeper than the thread's stack allows is a built-in error, never a stack overflow.</summary>
+    private static ObjectValue Merge(ObjectValue x, ObjectValue y)
     {
         if (y.Count == 0) return x;
         if (x.Count == 0) return y;
-        if (depth > 10_000) throw BuiltinException.Error("object.union", "objects nested too deeply");
+        if (!RuntimeHelpers.TryEnsureSufficientExecutionStack()) throw BuiltinException.Error("object.union", "objects nested too deeply");
         var b = new ObjectValue.Builder(x.Count + y.Count);
         foreach (var e in x.Entries)
         {
             if (y.TryGetValue(e.Key, out var yv))
-                b.Set(e.Key, e.Value is ObjectValue xo && yv is ObjectValue yo ? Merge(xo, yo, depth + 1) : yv);
+                b.Set(e.Key, e.Value is ObjectValue xo && yv is ObjectValue yo ? Merge(xo, yo) : yv);
             else b.Set(e.Key, e.Value);
         }
         foreach (var e in y.Entries)
@@ -98,7 +99,7 @@ public static class Objects
         foreach (var v in arr.Span)
         {
             if (v is not ObjectValue o) throw CoreOperands.Element("object.union_n", 1, arr, v, "object");
-            result = result.Count == 0 ? o : Merge(result, o, 0);
+            result = result.Count == 0 ? o : Merge(result, o);
         }
         return result;
     }
@@ -147,7 +148,7 @@ public static class Objects
     {
         return (super, sub) switch
         {
-            (ObjectValue x, ObjectValue y) => ObjectSubset(x, y, 0),
+            (ObjectValue x, ObjectValue y) => ObjectSubset(x, y),
             (SetValue x, SetValue y) => SetSubset(x, y),
             (ArrayValue x, ArrayValue y) => ArraySubset(x, y),
             (ArrayValue x, SetValue y) => ArraySetSubset(x, y),
@@ -155,16 +156,16 @@ public static class Objects
         };
     }
 
-    private static bool ObjectSubset(ObjectValue super, ObjectValue sub, int depth)
+    private static bool ObjectSubset(ObjectValue super, ObjectValue sub)
     {
-        if (depth > 10_000) throw BuiltinException.Error("object.subset", "objects nested too deeply");
+        if (!RuntimeHelpers.TryEnsureSufficientExecutionStack()) throw BuiltinException.Error("object.subset", "objects nested too deeply");
         foreach (var e in sub.Entries)
         {
             if (!super.TryGetValue(e.Key, out var sv)) return false;
             if (e.Value.Equals(sv)) continue;
             bool ok = (sv, e.Value) switch
             {
-                (ObjectValue x, ObjectValue y) => ObjectSubset(x, y, depth + 1),
+                (ObjectValue x, ObjectValue y) => ObjectSubset(x, y),
                 (SetValue x, SetValue y) => SetSubset(x, y),
                 (ArrayValue x, ArrayValue y) => ArraySubset(x, y),
                 _ => false,

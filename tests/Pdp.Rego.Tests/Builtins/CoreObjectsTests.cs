@@ -34,6 +34,26 @@ public sealed class CoreObjectsTests : CoreBuiltinTestBase
     }
 
     [Test]
+    public void Union_merges_deeply_nested_objects()
+    {
+        Value a = N(1), b = N(2);
+        for (int i = 0; i < 500; i++)
+        {
+            a = ObjectValue.FromPairs(("k", a), ("a" + i, N(i)));
+            b = ObjectValue.FromPairs(("k", b));
+        }
+        var merged = Call("object.union", a, b);
+        Value cur = merged!;
+        for (int i = 499; i >= 0; i--)
+        {
+            var o = (ObjectValue)cur;
+            Assert.That(o["a" + i], Is.EqualTo(N(i)));
+            cur = o["k"]!;
+        }
+        AssertResult(cur, N(2));
+    }
+
+    [Test]
     public void Subset()
     {
         AssertResult(Call("object.subset", J("{\"a\":\"b\",\"c\":{\"x\":[1,2,3],\"y\":\"z\"}}"), J("{\"c\":{\"x\":[2,3]}}")), Value.True);
