@@ -75,6 +75,7 @@ public sealed class E2eScenarioTests
 
         var latency = steps["latency"];
         TestContext.Progress.WriteLine($"McpGuard latency per tools/call: {latency.ToJsonString()}");
+        TestContext.Progress.WriteLine($"PDP Check alone (PdpClient, same PDP, durable log): {await CheckLatencyAsync(30)}");
 
         var chain = await _env.ChainAsync(steps["setup"]["session_id"]!.GetValue<string>());
         AssertScenarioChain(chain, steps);
@@ -98,6 +99,7 @@ public sealed class E2eScenarioTests
         Assert.That(chain[0].ParentDecisionId, Is.Null.Or.Empty);
         for (var i = 1; i < chain.Count; i++)
             Assert.That(chain[i].ParentDecisionId, Is.EqualTo(chain[i - 1].DecisionId), $"step {i + 1} links to step {i}");
+        Assert.That(chain[0].Outcomes, Does.Contain("executed"), "the guard reported the allowed read's outcome");
         Assert.That(chain[1].Reasons, Does.Contain("argument_not_allowed"));
         Assert.That(chain[3].Reasons, Does.Contain("egress_after_sensitive_read"));
         Assert.That(chain[4].Reasons, Does.Contain("approval_required"));
@@ -105,6 +107,30 @@ public sealed class E2eScenarioTests
         Assert.That(chain[1].DecisionId, Is.EqualTo(steps["write_outside_prefix"]["decision_id"]!.GetValue<string>()));
         Assert.That(chain[3].DecisionId, Is.EqualTo(steps["egress_after_sensitive"]["decision_id"]!.GetValue<string>()));
         Assert.That(chain[4].DecisionId, Is.EqualTo(steps["destructive_requires_approval"]["decision_id"]!.GetValue<string>()));
+    }
+
+    // The share of the guard's added latency that is the PDP round trip itself (policy evaluation + durable record).
+    private async Task<string> CheckLatencyAsync(int calls)
+    {
+        using var client = new Pdp.Client.PdpClient(new Pdp.Client.PdpClientOptions { Address = _env.PdpAddress });
+        var request = new PolicyPoint.V1.CheckRequest
+        {
+            Workload = new PolicyPoint.V1.Workload { SpiffeId = AgentX },
+            Tool = new PolicyPoint.V1.Tool { Server = "secure-filesystem-server", Name = "read_text_file" },
+            Session = new PolicyPoint.V1.Session { SessionId = "e2e-check-latency-" + Guid.NewGuid().ToString("N")[..8] },
+        };
+        request.Tool.Arguments = new Google.Protobuf.WellKnownTypes.Struct { Fields = { ["path"] = Google.Protobuf.WellKnownTypes.Value.ForString($"{Root}/workspace/notes.txt") } };
+        await client.CheckAsync(request);
+        var ms = new List<double>();
+        for (var i = 0; i < calls; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            var r = await client.CheckAsync(request);
+            ms.Add(sw.Elapsed.TotalMilliseconds);
+            Assert.That(r.Decision, Is.EqualTo(PolicyPoint.V1.Decision.Allow), r.ToString());
+        }
+        ms.Sort();
+        return $"calls={calls} mean={ms.Average():F3}ms p50={ms[ms.Count / 2]:F3}ms p95={ms[(int)(ms.Count * 0.95)]:F3}ms";
     }
 
     private static List<string> Codes(JsonObject step) => step["reasons"]!.AsArray().Select(r => r!.GetValue<string>()).ToList();
