@@ -494,8 +494,22 @@ internal sealed partial class Compiler
         ["internal.member_2"] = (Intrinsic.Member2, 2), ["internal.member_3"] = (Intrinsic.Member3, 3),
     };
 
+    /// <summary>
+    /// OPA built-ins this engine does not implement (network, I/O, signature verification). Policies using them
+    /// compile (so tests can mock them with <c>with</c>); a real call is a built-in error.
+    /// </summary>
+    private static readonly Dictionary<string, int> Unsupported = new(StringComparer.Ordinal)
+    {
+        ["http.send"] = 1, ["io.jwt.decode_verify"] = 2, ["io.jwt.verify_rs256"] = 2, ["io.jwt.verify_rs384"] = 2,
+        ["io.jwt.verify_rs512"] = 2, ["io.jwt.verify_ps256"] = 2, ["io.jwt.verify_ps384"] = 2, ["io.jwt.verify_ps512"] = 2,
+        ["io.jwt.verify_es256"] = 2, ["io.jwt.verify_es384"] = 2, ["io.jwt.verify_es512"] = 2, ["io.jwt.verify_hs256"] = 2,
+        ["io.jwt.verify_hs384"] = 2, ["io.jwt.verify_hs512"] = 2, ["io.jwt.encode_sign"] = 3, ["io.jwt.encode_sign_raw"] = 3,
+        ["net.lookup_ip_addr"] = 1, ["opa.runtime"] = 0, ["rego.parse_module"] = 2, ["rego.metadata.chain"] = 0,
+        ["rego.metadata.rule"] = 0, ["providers.aws.sign_req"] = 3, ["crypto.x509.parse_and_verify_certificates"] = 1,
+    };
+
     /// <summary>True when <paramref name="name"/> is a built-in or an evaluator intrinsic.</summary>
-    internal static bool IsBuiltinName(string name) => Intrinsics.ContainsKey(name) || Fallbacks.ContainsKey(name) || BuiltinRegistry.TryGet(name, out _);
+    internal static bool IsBuiltinName(string name) => Intrinsics.ContainsKey(name) || Fallbacks.ContainsKey(name) || BuiltinRegistry.TryGet(name, out _) || Unsupported.ContainsKey(name);
 
     /// <summary>Resolves a call's operator to a user function path, or null for a built-in name.</summary>
     private Value[]? ResolveFunctionPath(RuleCtx ctx, Scope scope, RefTerm op)
@@ -536,6 +550,7 @@ internal sealed partial class Compiler
         else if (Intrinsics.TryGetValue(name, out var ii)) { intr = ii.I; arity = ii.Arity; }
         else if (BuiltinRegistry.TryGet(name, out var def)) { bdef = def; arity = def.Arity; }
         else if (Fallbacks.TryGetValue(name, out var fb)) { intr = fb.I; arity = fb.Arity; }
+        else if (Unsupported.TryGetValue(name, out var ua)) { intr = Intrinsic.Unsupported; arity = ua; }
         else
         {
             Error("rego_type_error", $"undefined function {name}", c.Location);

@@ -47,7 +47,22 @@ internal sealed partial class Evaluator
         if (_overrides is not null && depth < 8 && _overrides.TryGetValue(name, out var rep))
         {
             if (rep.Value is not null) return k(rep.Value);
-            if (rep.FunctionPath is not null) return Invoke(c, Compiler.PathString(rep.FunctionPath), null, rep.FunctionPath, Intrinsic.None, args, k, depth + 1);
+            if (rep.FunctionPath is not null)
+            {
+                // The mock runs without its own replacement, so it can call the original (OPA does the same).
+                var mockNode = _st.Root.Find(rep.FunctionPath);
+                if (mockNode is null) return true;
+                var saved = (_overrides, _ruleCache, _nodeCache);
+                var copy = new Dictionary<string, Replacement>(_overrides);
+                copy.Remove(name);
+                _overrides = copy.Count == 0 ? null : copy;
+                _ruleCache = new object?[_st.NodeCount];
+                _nodeCache = new object?[_st.NodeCount];
+                Value? mv;
+                try { mv = CallFunction(mockNode, args, c); }
+                finally { (_overrides, _ruleCache, _nodeCache) = saved; }
+                return mv is null ? true : k(mv);
+            }
             if (rep.Builtin is not null) return Invoke(c, rep.Builtin.Name, rep.Builtin, null, Intrinsic.None, args, k, depth + 1);
             if (rep.Intrinsic != Intrinsic.None) return Invoke(c, name + "$", null, null, rep.Intrinsic, args, k, depth + 1);
         }
@@ -57,6 +72,11 @@ internal sealed partial class Evaluator
             if (node is null) return true;
             var v = CallFunction(node, args, c);
             return v is null ? true : k(v);
+        }
+        if (intr == Intrinsic.Unsupported)
+        {
+            if (_opt.StrictBuiltinErrors) throw new RegoException("eval_builtin_error", $"{name}: built-in not supported by this engine (mock it with `with`)", c.Loc);
+            return true;
         }
         if (intr != Intrinsic.None) return EvalIntrinsic(intr, args, k);
         if (bdef is null) return true;
