@@ -125,3 +125,11 @@ test_open_world_annotation_marks_egress if {
 	tainted := mcp.decision with input as call_input with data.policypoint.config.grants as grants
 	denied_with(tainted, "egress_after_sensitive_read")
 }
+
+test_catalog_labels_are_reported_and_sensitive_ones_taint if {
+	tools := {"read_text_file": {"read_only": true, "labels": ["pii", "sensitive"]}}
+	call_input := fs("read_text_file", {"path": concat("/", [workspace, "people.csv"])})
+	d := mcp.decision with input as call_input with data.policypoint.config.servers.filesystem.tools as tools
+	allowed(d)
+	d.labels == ["pii", "sensitive"]
+}

@@ -48,3 +48,13 @@ test_decision_time_defaults_to_the_clock if {
 	d := mcp.decision with input as inp
 	is_boolean(d.allow)
 }
+
+# Defense in depth: allow needs a matching grant, not merely the absence of deny reasons; and a refusal without any
+# deny reason still carries one (default_deny).
+test_allow_needs_a_grant_even_without_deny_reasons if {
+	call_input := call(agent_y, "filesystem", "read_text_file", {"path": concat("/", [workspace, "a.txt"])})
+	d := mcp.decision with input as call_input with data.policypoint.mcp.deny as set()
+	d.allow == false
+	d.require_approval == false
+	codes(d) == {"default_deny"}
+}

@@ -195,3 +195,19 @@ test_no_configuration_denies_everything if {
 	d := mcp.decision with input as inp with data.policypoint.config as {}
 	denied_with(d, "no_grant")
 }
+
+test_arguments_split_across_grants_are_denied if {
+	grants := [
+		{"id": "a", "workloads": [agent_y], "servers": ["filesystem"], "tools": ["read_multiple_files"], "path_prefixes": ["/srv/a"]},
+		{"id": "b", "workloads": [agent_y], "servers": ["filesystem"], "tools": ["read_multiple_files"], "path_prefixes": ["/srv/b"]},
+	]
+	call_input := call(agent_y, "filesystem", "read_multiple_files", {"paths": ["/srv/a/1.txt", "/srv/b/2.txt"]})
+	d := mcp.decision with input as call_input with data.policypoint.config.grants as grants
+	denied_with(d, "argument_not_allowed")
+	d.reasons[0].message == "no single matching grant accepts all arguments of this call"
+
+	single := call(agent_y, "filesystem", "read_multiple_files", {"paths": ["/srv/a/1.txt", "/srv/a/2.txt"]})
+	d2 := mcp.decision with input as single with data.policypoint.config.grants as grants
+	allowed(d2)
+	d2.reasons[0].message == "allowed by grant a"
+}

@@ -148,7 +148,9 @@ public static partial class PolicyLoader
 
     /// <param name="Path">Where the file lives, for module paths and messages.</param>
     /// <param name="HashPath">The path that enters the content hash (relative to the root).</param>
+    /// <param name="Kind">Module, data or manifest.</param>
     /// <param name="DataPath">For data files: the folder's path under <c>data</c>.</param>
+    /// <param name="Content">The file's bytes.</param>
     private sealed record SourceFile(string Path, string HashPath, FileKind Kind, string[] DataPath, byte[] Content);
 
     private static bool IsTarGz(string path) =>
