@@ -58,7 +58,7 @@ internal sealed class TCall : T
     public required T[] Args { get; init; }
 }
 
-internal enum Intrinsic { None, Print, Walk, Equal, NotEqual, Lt, Lte, Gt, Gte, Member2, Member3, Unsupported }
+internal enum Intrinsic { None, Print, Walk, Equal, NotEqual, Lt, Lte, Gt, Gte, Member2, Member3, Unsupported, OpaRuntime }
 
 internal enum ComprehensionKind { Array, Set, Object }
 

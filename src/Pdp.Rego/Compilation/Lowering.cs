@@ -485,6 +485,7 @@ internal sealed partial class Compiler
     {
         ["print"] = (Intrinsic.Print, -1),
         ["walk"] = (Intrinsic.Walk, 1),
+        ["opa.runtime"] = (Intrinsic.OpaRuntime, 0),
     };
 
     private static readonly Dictionary<string, (Intrinsic I, int Arity)> Fallbacks = new(StringComparer.Ordinal)
@@ -504,7 +505,7 @@ internal sealed partial class Compiler
         ["io.jwt.verify_rs512"] = 2, ["io.jwt.verify_ps256"] = 2, ["io.jwt.verify_ps384"] = 2, ["io.jwt.verify_ps512"] = 2,
         ["io.jwt.verify_es256"] = 2, ["io.jwt.verify_es384"] = 2, ["io.jwt.verify_es512"] = 2, ["io.jwt.verify_hs256"] = 2,
         ["io.jwt.verify_hs384"] = 2, ["io.jwt.verify_hs512"] = 2, ["io.jwt.encode_sign"] = 3, ["io.jwt.encode_sign_raw"] = 3,
-        ["net.lookup_ip_addr"] = 1, ["opa.runtime"] = 0, ["rego.parse_module"] = 2, ["rego.metadata.chain"] = 0,
+        ["net.lookup_ip_addr"] = 1, ["rego.parse_module"] = 2, ["rego.metadata.chain"] = 0,
         ["rego.metadata.rule"] = 0, ["providers.aws.sign_req"] = 3, ["crypto.x509.parse_and_verify_certificates"] = 1,
     };
 
@@ -634,6 +635,7 @@ internal sealed partial class Compiler
                 if (Intrinsics.TryGetValue(bn, out var ii)) fvI = ii.I;
                 else if (BuiltinRegistry.TryGet(bn, out var bd)) fvB = bd;
                 else if (Fallbacks.TryGetValue(bn, out var fb)) fvI = fb.I;
+                else if (Unsupported.ContainsKey(bn)) fvI = Intrinsic.Unsupported;
             }
         }
         if (fvPath is null && fvB is null && fvI == Intrinsic.None) value = LowerTerm(ctx, scope, w.Value);

@@ -53,9 +53,8 @@ internal sealed partial class Evaluator
                 var mockNode = _st.Root.Find(rep.FunctionPath);
                 if (mockNode is null) return true;
                 var saved = (_overrides, _ruleCache, _nodeCache);
-                var copy = new Dictionary<string, Replacement>(_overrides);
-                copy.Remove(name);
-                _overrides = copy.Count == 0 ? null : copy;
+                // Nor any other mock: "mock will not call other mock".
+                _overrides = null;
                 _ruleCache = new object?[_st.NodeCount];
                 _nodeCache = new object?[_st.NodeCount];
                 Value? mv;
@@ -161,6 +160,7 @@ internal sealed partial class Evaluator
             }));
             case Intrinsic.Walk: return Walk(a[0], k);
             case Intrinsic.Print: return k(Value.True);
+            case Intrinsic.OpaRuntime: return k(ObjectValue.Empty); // no runtime configuration to report
         }
         return true;
     }
