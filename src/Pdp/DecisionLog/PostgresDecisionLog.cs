@@ -357,7 +357,7 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
                 {
                     using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
                     timeout.CancelAfter(_options.WriteTimeout * 4);
-                    await _store.InsertBatchAsync(records, timeout.Token);
+                    await _store.InsertBatchAsync(records, timeout.Token, expectDuplicates: true);
                     _pending.Remove(records, spooled: true);
                 }
                 _spool.Advance(next);
