@@ -799,19 +799,35 @@ internal sealed class Parser
                 }
                 Advance();
                 h.Key = ParseInfix(keyVal: true);
-                if (h.Key is null) return null;
+                if (h.Key is null)
+                {
+                    Illegal($"expected rule key term (e.g., {h.RefText()} contains <VALUE> {{ ... }})");
+                    return null;
+                }
                 h.UsesContains = true;
                 return h;
             case TokenKind.Unify:
                 Advance();
                 h.Value = ParseInfix(keyVal: true);
-                if (h.Value is null) return null;
+                if (h.Value is null)
+                {
+                    Illegal($"expected rule value term (e.g., {h.RefText()} = <VALUE> {{ ... }})");
+                    return null;
+                }
                 break;
             case TokenKind.Assign:
                 Advance();
                 h.Assign = true;
                 h.Value = ParseInfix(keyVal: true);
-                if (h.Value is null) return null;
+                if (h.Value is null)
+                {
+                    // OPA's hint depends on the kind of rule being defined.
+                    Illegal(h.Args is not null ? $"expected function value term (e.g., {h.RefText()}(...) := <VALUE> {{ ... }})"
+                        : h.Path.Count > 0 ? $"expected partial rule value term (e.g., {h.RefText()} := <VALUE> {{ ... }})"
+                        : isDefault ? $"expected default rule value term (e.g., default {h.RefText()} := <VALUE>)"
+                        : $"expected rule value term (e.g., {h.RefText()} := <VALUE> {{ ... }})");
+                    return null;
+                }
                 break;
         }
 
