@@ -100,6 +100,8 @@ public sealed class E2eScenarioTests
         for (var i = 1; i < chain.Count; i++)
             Assert.That(chain[i].ParentDecisionId, Is.EqualTo(chain[i - 1].DecisionId), $"step {i + 1} links to step {i}");
         Assert.That(chain[0].Outcomes, Does.Contain("executed"), "the guard reported the allowed read's outcome");
+        Assert.That(chain[2].Outcomes, Does.Contain("executed"));
+        Assert.That(chain[1].Outcomes + chain[3].Outcomes + chain[4].Outcomes, Is.Empty, "calls that did not run have no outcome");
         Assert.That(chain[1].Reasons, Does.Contain("argument_not_allowed"));
         Assert.That(chain[3].Reasons, Does.Contain("egress_after_sensitive_read"));
         Assert.That(chain[4].Reasons, Does.Contain("approval_required"));

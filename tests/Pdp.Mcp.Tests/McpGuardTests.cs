@@ -139,6 +139,21 @@ public sealed class McpGuardTests
     }
 
     [Test]
+    public async Task Outcome_reports_in_flight_are_awaited_before_the_guard_ends()
+    {
+        _pdp.OutcomeDelay = TimeSpan.FromMilliseconds(700);
+        var h = Harness();
+        await Initialize(h);
+        await h.FromClient("""{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"read_text_file","arguments":{}}}""");
+        await AnswerOwnToolsList(h);
+        await h.AtChild();
+        await h.FromChild("""{"jsonrpc":"2.0","id":4,"result":{"content":[]}}""");
+        await h.AtClient();
+        await h.DisposeAsync(); // the child goes away right after answering
+        Assert.That(_pdp.Outcomes.Select(o => o.Status), Is.EqualTo(new[] { "executed" }));
+    }
+
+    [Test]
     public async Task Malformed_messages_get_json_rpc_errors_and_the_guard_keeps_going()
     {
         await using var h = Harness();

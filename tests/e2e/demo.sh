@@ -13,6 +13,7 @@ pdp_dll="${PDP_DLL:-src/Pdp/bin/Release/net10.0/pdp.dll}"
 state="${PDP_STATE_DIR:-$PWD/.run}"
 mkdir -p "$state"
 [ -f "$pdp_dll" ] || { echo "demo: $pdp_dll not found (build src/Pdp first)" >&2; exit 1; }
+pdp_dll="$(realpath "$pdp_dll")"
 [ -d tests/e2e/node_modules/@modelcontextprotocol/server-filesystem ] || { echo "demo: run npm ci --prefix tests/e2e" >&2; exit 1; }
 
 # Npgsql-style "Host=..;Port=..;Username=..;Database=.." to a psql URI.
@@ -31,7 +32,7 @@ done
 
 echo "== scenario: TypeScript MCP client -> pdp mcp-guard -> server-filesystem (one JSON line per step)"
 set +e
-out="$(PDP_COMMAND="[\"dotnet\",\"$PWD/$pdp_dll\"]" PDP_ADDRESS="http://$listen" LATENCY_CALLS="${LATENCY_CALLS:-20}" \
+out="$(PDP_COMMAND="[\"dotnet\",\"$pdp_dll\"]" PDP_ADDRESS="http://$listen" LATENCY_CALLS="${LATENCY_CALLS:-20}" \
   node tests/e2e/scenario.mjs 2>"$state/scenario.stderr")"
 status=$?
 set -e

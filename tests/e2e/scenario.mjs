@@ -86,7 +86,26 @@ function step(name, ok, details) {
   console.log(JSON.stringify({ step: name, ok, ...details }));
 }
 
+// Warm-up and readiness: a cold PDP (JIT, first policy evaluation, first database connection) may miss the guard's
+// 2 s deadline once, which the guard rightly turns into DENY pdp_unavailable. Use a throwaway session until a
+// recorded decision comes back, so the scenario's session starts on a warm PDP.
+async function warmUp() {
+  const client = await connect({ identity: agentX, sessionId: `e2e-${run}-warmup` });
+  try {
+    for (let i = 0; i < 20; i++) {
+      const r = await call(client, "list_allowed_directories", {});
+      if (r.decision === "ALLOW" || r.decision_id) return { attempts: i + 1, decision: r.decision };
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    return { attempts: 20, decision: "none" };
+  } finally {
+    await client.close();
+  }
+}
+
 prepare();
+const warm = await warmUp();
+step("warm_up", warm.decision === "ALLOW", warm);
 const sessionX = `e2e-${run}-x`;
 const sessionY = `e2e-${run}-y`;
 step("setup", true, { root, session_id: sessionX, second_session_id: sessionY, pdp: pdpAddress });

@@ -49,6 +49,9 @@ public sealed class McpGuardProxy
     private readonly ConcurrentDictionary<string, ToolAnnotations?> _annotations = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _visible = new(StringComparer.Ordinal);
     private volatile bool _toolsKnown;
+    // Outcome reports still in flight; the run waits for them so that a client hanging up right after a call
+    // does not lose the call's outcome.
+    private readonly ConcurrentDictionary<Task, byte> _pendingReports = new();
     private long _ownRequestCounter;
     private string? _childServerName;
     private Implementation? _clientInfo;
@@ -145,6 +148,9 @@ public sealed class McpGuardProxy
             foreach (var pending in _ownRequests.Values) pending.TrySetCanceled();
             // The client pump may be parked in a read that cannot be interrupted; give it a moment, do not wait forever.
             await Task.WhenAny(clientPump, Task.Delay(200, CancellationToken.None)).ConfigureAwait(false);
+            var reports = Task.WhenAll(_pendingReports.Keys);
+            if (await Task.WhenAny(reports, Task.Delay(_options.ChildExitTimeout, CancellationToken.None)).ConfigureAwait(false) != reports)
+                _logger.LogWarning("mcp-guard: {Count} outcome report(s) still pending at exit", _pendingReports.Count);
         }
     }
 
@@ -322,7 +328,9 @@ public sealed class McpGuardProxy
             JsonRpcResponse r when r.Result?["isError"]?.GetValueKind() == JsonValueKind.True => ("failed", "tool returned isError"),
             _ => ("executed", (string?)null),
         };
-        _ = _pdp.ReportOutcomeAsync(decisionId, status, detail, CancellationToken.None);
+        var report = _pdp.ReportOutcomeAsync(decisionId, status, detail, CancellationToken.None);
+        _pendingReports[report] = 0;
+        report.ContinueWith(t => _pendingReports.TryRemove(t, out _), TaskScheduler.Default);
     }
 
     // Returns the re-serialized response without the tools this identity may never call, or null to forward as is.

@@ -27,7 +27,10 @@ public sealed class FakePdp : IAsyncDisposable
     /// <summary>Every Check received, in arrival order.</summary>
     public ConcurrentQueue<CheckRequest> Checks { get; } = new();
 
-    /// <summary>Every ReportOutcome received.</summary>
+    /// <summary>How long ReportOutcome takes to answer (default none).</summary>
+    public TimeSpan OutcomeDelay { get; set; }
+
+    /// <summary>Every ReportOutcome received (recorded once answered).</summary>
     public ConcurrentQueue<ReportOutcomeRequest> Outcomes { get; } = new();
 
     /// <summary>The h2c address, e.g. http://127.0.0.1:41234.</summary>
@@ -105,10 +108,11 @@ public sealed class FakePdp : IAsyncDisposable
             return holder.Pdp.Decide(request, context);
         }
 
-        public override Task<ReportOutcomeResponse> ReportOutcome(ReportOutcomeRequest request, ServerCallContext context)
+        public override async Task<ReportOutcomeResponse> ReportOutcome(ReportOutcomeRequest request, ServerCallContext context)
         {
-            holder.Pdp!.Outcomes.Enqueue(request);
-            return Task.FromResult(new ReportOutcomeResponse());
+            if (holder.Pdp!.OutcomeDelay > TimeSpan.Zero) await Task.Delay(holder.Pdp.OutcomeDelay, context.CancellationToken);
+            holder.Pdp.Outcomes.Enqueue(request);
+            return new ReportOutcomeResponse();
         }
     }
 }
