@@ -13,18 +13,23 @@ namespace Pdp.Rego.Values;
 /// </summary>
 public sealed class NumberValue : Value
 {
-    private enum Rep : byte { Int64, Big, Double }
+    // Decimal: an exact non-integer literal a double cannot denote (more digits than a double round-trips, or a
+    // magnitude out of double range): _big * 10^-_scale, normalized (no trailing zero digits, _scale > 0), with
+    // _double its nearest double. It never equals a value of another representation.
+    private enum Rep : byte { Int64, Big, Double, Decimal }
 
     private readonly Rep _rep;
     private readonly long _long;
     private readonly BigInteger _big;
     private readonly double _double;
+    private readonly int _scale;
 
     private static readonly NumberValue[] SmallInts = Enumerable.Range(-16, 273).Select(i => new NumberValue((long)i)).ToArray();
 
     private NumberValue(long v) { _rep = Rep.Int64; _long = v; }
     private NumberValue(BigInteger v) { _rep = Rep.Big; _big = v; }
     private NumberValue(double v) { _rep = Rep.Double; _double = v; }
+    private NumberValue(BigInteger mantissa, int scale, double approx) { _rep = Rep.Decimal; _big = mantissa; _scale = scale; _double = approx; }
 
     /// <summary>Zero.</summary>
     public static NumberValue Zero => SmallInts[16];
@@ -75,17 +80,77 @@ public sealed class NumberValue : Value
             if (BigInteger.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var b)) { value = FromBigInteger(b); return true; }
             return false;
         }
-        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && !double.IsInfinity(d) && !double.IsNaN(d))
+        if (!TryParseDecimal(text, out var mant, out var scale)) return false;
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d) && (d != 0 || mant.IsZero))
         {
             // An exponent form that denotes an exact integer (1e3) stays an exact integer, as OPA's big numbers do.
             if (Math.Floor(d) == d && Math.Abs(d) < 9.007199254740992E15 && !text.Contains('.')) { value = FromInt64((long)d); return true; }
             // Beyond double precision (1e30), compute the integer exactly from the digits: 1e30 + 1 must be exact.
-            if (Math.Floor(d) == d && !text.Contains('.') && TryParseExactExponent(text, out var exact)) { value = FromBigInteger(exact); return true; }
-            value = new NumberValue(d);
+            if (scale <= 0 && !text.Contains('.') && -scale <= MaxExactExponent) { value = FromBigInteger(mant * BigInteger.Pow(10, -scale)); return true; }
+            // A double when it denotes the literal exactly (its shortest form has the same digits), else an exact decimal.
+            if (scale <= 0 || RoundTrips(d, mant, scale)) { value = new NumberValue(d); return true; }
+            value = new NumberValue(mant, scale, d);
             return true;
         }
-        return false;
+        // Out of double range (1e400, 1e-400): exact.
+        if (Math.Abs((long)scale) > MaxExactExponent) return false;
+        if (scale <= 0) { value = FromBigInteger(mant * BigInteger.Pow(10, -scale)); return true; }
+        value = new NumberValue(mant, scale, double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var approx) && double.IsFinite(approx) ? approx : 0);
+        return true;
     }
+
+    /// <summary>Largest decimal exponent kept exactly (larger literals are refused).</summary>
+    private const int MaxExactExponent = 10_000;
+
+    /// <summary>Parses [sign] digits [. digits] [e [sign] digits] into mantissa * 10^-scale with trailing zero digits
+    /// removed (scale may be negative for integers such as 1e3).</summary>
+    private static bool TryParseDecimal(string text, out BigInteger mantissa, out int scale)
+    {
+        mantissa = default; scale = 0;
+        int i = 0;
+        bool neg = false;
+        if (i < text.Length && (text[i] == '-' || text[i] == '+')) { neg = text[i] == '-'; i++; }
+        var digits = new StringBuilder(text.Length);
+        int frac = 0, count = 0;
+        bool dot = false;
+        for (; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (c >= '0' && c <= '9') { digits.Append(c); count++; if (dot) frac++; }
+            else if (c == '.' && !dot) dot = true;
+            else break;
+        }
+        if (count == 0) return false;
+        long exp = 0;
+        if (i < text.Length && (text[i] == 'e' || text[i] == 'E'))
+        {
+            i++;
+            bool eneg = false;
+            if (i < text.Length && (text[i] == '+' || text[i] == '-')) { eneg = text[i] == '-'; i++; }
+            int start = i;
+            while (i < text.Length && text[i] >= '0' && text[i] <= '9')
+            {
+                if (exp < 1_000_000_000) exp = exp * 10 + (text[i] - '0');
+                i++;
+            }
+            if (i == start) return false;
+            if (eneg) exp = -exp;
+        }
+        if (i != text.Length) return false;
+        long sc = frac - exp;
+        int end = digits.Length;
+        while (end > 1 && digits[end - 1] == '0') { end--; sc--; }
+        mantissa = BigInteger.Parse(digits.ToString(0, end), CultureInfo.InvariantCulture);
+        if (mantissa.IsZero) { scale = 0; return true; }
+        if (sc > int.MaxValue / 2 || sc < int.MinValue / 2) { scale = sc > 0 ? int.MaxValue / 2 : int.MinValue / 2; }
+        else scale = (int)sc;
+        if (neg) mantissa = -mantissa;
+        return true;
+    }
+
+    /// <summary>True when the shortest round-trip form of <paramref name="d"/> is mantissa * 10^-scale.</summary>
+    private static bool RoundTrips(double d, BigInteger mantissa, int scale)
+        => TryParseDecimal(d.ToString("R", CultureInfo.InvariantCulture), out var m, out var sc) && m == mantissa && sc == scale;
 
     /// <summary>Digits "e" non-negative exponent (at most 400) as an exact integer.</summary>
     private static bool TryParseExactExponent(string text, out BigInteger value)
@@ -102,10 +167,10 @@ public sealed class NumberValue : Value
     public override ValueKind Kind => ValueKind.Number;
 
     /// <summary>True when the number was written or computed as an integer (not a double).</summary>
-    public bool IsInteger => _rep != Rep.Double;
+    public bool IsInteger => _rep is Rep.Int64 or Rep.Big;
 
     /// <summary>True when the value is a whole number (an integer, or an integral double).</summary>
-    public bool IsIntegral => _rep != Rep.Double || Math.Floor(_double) == _double;
+    public bool IsIntegral => _rep is Rep.Int64 or Rep.Big || (_rep == Rep.Double && Math.Floor(_double) == _double);
 
     /// <summary>The value as a 64-bit integer when it is integral and fits.</summary>
     public bool TryGetInt64(out long v)
@@ -114,6 +179,7 @@ public sealed class NumberValue : Value
         {
             case Rep.Int64: v = _long; return true;
             case Rep.Big: v = 0; return false;
+            case Rep.Decimal: v = 0; return false;
             default:
                 if (Math.Floor(_double) == _double && _double >= -9.2233720368547758E18 && _double < 9.2233720368547758E18) { v = (long)_double; return true; }
                 v = 0; return false;
@@ -134,6 +200,7 @@ public sealed class NumberValue : Value
         {
             case Rep.Int64: v = _long; return true;
             case Rep.Big: v = _big; return true;
+            case Rep.Decimal: v = default; return false;
             default:
                 if (Math.Floor(_double) == _double) { v = new BigInteger(_double); return true; }
                 v = default; return false;
@@ -144,7 +211,7 @@ public sealed class NumberValue : Value
     public double ToDouble() => _rep switch { Rep.Int64 => _long, Rep.Big => (double)_big, _ => _double };
 
     /// <summary>-1, 0 or 1.</summary>
-    public int Sign => _rep switch { Rep.Int64 => Math.Sign(_long), Rep.Big => _big.Sign, _ => Math.Sign(_double) };
+    public int Sign => _rep switch { Rep.Int64 => Math.Sign(_long), Rep.Big or Rep.Decimal => _big.Sign, _ => Math.Sign(_double) };
 
     // ------------------------------------------------------------------ arithmetic
 
@@ -213,6 +280,7 @@ public sealed class NumberValue : Value
     {
         Rep.Int64 when a._long != long.MinValue => FromInt64(-a._long),
         Rep.Double => new NumberValue(-a._double),
+        Rep.Decimal => new NumberValue(-a._big, a._scale, -a._double),
         _ => FromBigInteger(-a.Big),
     };
 
@@ -237,6 +305,7 @@ public sealed class NumberValue : Value
         {
             case Rep.Int64: return _long.GetHashCode();
             case Rep.Big: return _big.GetHashCode();
+            case Rep.Decimal: return HashCode.Combine(_big, _scale);
             default:
                 if (TryGetInt64(out var l)) return l.GetHashCode();
                 if (Math.Floor(_double) == _double) return new BigInteger(_double).GetHashCode();
@@ -250,6 +319,7 @@ public sealed class NumberValue : Value
     public static int Compare(NumberValue a, NumberValue b)
     {
         if (a._rep == Rep.Int64 && b._rep == Rep.Int64) return a._long.CompareTo(b._long);
+        if (a._rep == Rep.Decimal || b._rep == Rep.Decimal) return CompareExact(a, b);
         if (a._rep != Rep.Double && b._rep != Rep.Double) return a.Big.CompareTo(b.Big);
         double x = a.ToDouble(), y = b.ToDouble();
         int c = x.CompareTo(y);
@@ -260,6 +330,33 @@ public sealed class NumberValue : Value
         return 0;
     }
 
+    /// <summary>Exact comparison as decimals (a double counts as its shortest round-trip form).</summary>
+    private static int CompareExact(NumberValue a, NumberValue b)
+    {
+        a.ToExact(out var ma, out var sa);
+        b.ToExact(out var mb, out var sb);
+        int sign = ma.Sign.CompareTo(mb.Sign);
+        if (sign != 0 || ma.IsZero) return sign;
+        // Orders of magnitude first, so that far-apart exponents need no huge powers of ten.
+        long magA = ma.GetBitLength() * 30103L / 100000 - sa, magB = mb.GetBitLength() * 30103L / 100000 - sb;
+        if (Math.Abs(magA - magB) > 2) return (magA > magB ? 1 : -1) * ma.Sign;
+        int s = Math.Max(sa, sb);
+        return (ma * BigInteger.Pow(10, s - sa)).CompareTo(mb * BigInteger.Pow(10, s - sb));
+    }
+
+    private void ToExact(out BigInteger mantissa, out int scale)
+    {
+        switch (_rep)
+        {
+            case Rep.Int64: mantissa = _long; scale = 0; return;
+            case Rep.Big: mantissa = _big; scale = 0; return;
+            case Rep.Decimal: mantissa = _big; scale = _scale; return;
+            default:
+                if (!TryParseDecimal(_double.ToString("R", CultureInfo.InvariantCulture), out mantissa, out scale)) { mantissa = BigInteger.Zero; scale = 0; }
+                return;
+        }
+    }
+
     /// <summary>The number's text as OPA prints it: integers in full, doubles shortest round-trip (integral
     /// doubles below 1e21 without a fraction, as Go's JSON encoder does).</summary>
     public string ToText()
@@ -268,6 +365,18 @@ public sealed class NumberValue : Value
         {
             case Rep.Int64: return _long.ToString(CultureInfo.InvariantCulture);
             case Rep.Big: return _big.ToString(CultureInfo.InvariantCulture);
+            case Rep.Decimal:
+            {
+                var digits = BigInteger.Abs(_big).ToString(CultureInfo.InvariantCulture);
+                var sign = _big.Sign < 0 ? "-" : "";
+                if (_scale <= 40)
+                {
+                    var padded = digits.PadLeft(_scale + 1, '0');
+                    return sign + padded[..^_scale] + "." + padded[^_scale..];
+                }
+                int exp = digits.Length - 1 - _scale;
+                return sign + digits[0] + (digits.Length > 1 ? "." + digits[1..] : "") + "e" + exp.ToString(CultureInfo.InvariantCulture);
+            }
             default:
                 var d = _double;
                 if (Math.Floor(d) == d && Math.Abs(d) < 1e21) return new BigInteger(d).ToString(CultureInfo.InvariantCulture);

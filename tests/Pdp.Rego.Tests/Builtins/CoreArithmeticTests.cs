@@ -84,6 +84,20 @@ public sealed class CoreArithmeticTests : CoreBuiltinTestBase
         Assert.That(Fails("numbers.range", N(0), N(100_000_000)).Code, Is.EqualTo("eval_builtin_error"));
     }
 
+    [TestCase("0.1234567890123456789", "0.1234567890123456788", 1)]
+    [TestCase("1e400", "1e399", 1)]
+    [TestCase("1e-400", "0", 1)]
+    [TestCase("-1e-400", "0", -1)]
+    [TestCase("0.10", "0.1", 0)]
+    [TestCase("0.30000000000000004", "0.3", 1)]
+    [TestCase("1234567890123456789012", "1234567890123456789013", -1)]
+    public void Decimals_compare_as_the_numbers_they_denote(string a, string b, int want)
+    {
+        AssertResult(Call("lt", Num(a), Num(b)), Value.Bool(want < 0));
+        AssertResult(Call("equal", Num(a), Num(b)), Value.Bool(want == 0));
+        AssertResult(Call("gt", Num(a), Num(b)), Value.Bool(want > 0));
+    }
+
     [Test]
     public void Comparison_uses_the_total_order()
     {
