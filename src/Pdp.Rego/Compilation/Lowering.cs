@@ -259,8 +259,8 @@ internal sealed partial class Compiler
     {
         if (te.Term is CallTerm call)
         {
-            var lowered = (TCall)LowerCall(ctx, scope, call, allowOutput: true, out var output);
-            if (output is not null)
+            var lowered = LowerCall(ctx, scope, call, allowOutput: true, out var output);
+            if (output is not null && lowered is TCall)
                 return new XUnify { Left = lowered, Right = output, Loc = te.Location, Negated = te.Negated, With = withs, Text = te.Text };
             return new XTerm { Term = lowered, Loc = te.Location, Negated = te.Negated, With = withs, Text = te.Text };
         }
