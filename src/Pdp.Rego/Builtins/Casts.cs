@@ -30,9 +30,11 @@ public static class Casts
                 if (bare is "inf" or "infinity" or "nan") throw BuiltinException.OperandType("to_number", 1, "valid number string", v);
                 if (!IsGoDecimalFloat(text)) throw BuiltinException.Error("to_number", $"strconv.ParseFloat: parsing {GoQuote(text)}: invalid syntax");
                 var normalized = text[0] == '+' ? text[1..] : text;
+                // Go's ParseFloat refuses magnitudes beyond float64.
+                if (!double.TryParse(normalized, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) || !double.IsFinite(d))
+                    throw BuiltinException.Error("to_number", $"strconv.ParseFloat: parsing {GoQuote(text)}: value out of range");
                 if (NumberValue.TryParse(normalized, out var parsed)) return parsed;
-                if (double.TryParse(normalized, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d)) return NumberValue.FromDouble(d);
-                throw BuiltinException.Error("to_number", $"strconv.ParseFloat: parsing {GoQuote(text)}: value out of range");
+                return NumberValue.FromDouble(d);
             default:
                 throw BuiltinException.OperandType("to_number", 1, "one of {null, boolean, number, string}", v);
         }

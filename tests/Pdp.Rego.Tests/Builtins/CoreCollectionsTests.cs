@@ -78,6 +78,8 @@ public sealed class CoreCollectionsTests : CoreBuiltinTestBase
         var e = Fails("to_number", S("x1"));
         Assert.That((e.Code, e.Message), Is.EqualTo(("eval_builtin_error", "to_number: strconv.ParseFloat: parsing \"x1\": invalid syntax")));
         Assert.That(Fails("to_number", S("Inf")).Code, Is.EqualTo("eval_type_error"));
+        Assert.That(Fails("to_number", S("1e400")).Message, Does.EndWith("value out of range"));
+        AssertResult(Call("to_number", S("+.5")), N(0.5));
         Assert.That(Fails("to_number", J("[]")).Message, Is.EqualTo("to_number: operand 1 must be one of {null, boolean, number, string} but got array"));
     }
 
