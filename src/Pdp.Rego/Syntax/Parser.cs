@@ -36,7 +36,8 @@ internal sealed class Parser
     private bool _improvedNot;
     // Memo of successful composite term parses by start token, so that backtracking over nested
     // arrays/sets/objects stays linear (OPA keeps a similar cache).
-    private Dictionary<int, (Term Term, int Next)>? _termCache;
+    // Failures are memoized too, with the errors they recorded, so failing speculation cannot go exponential.
+    private Dictionary<int, (Term? Term, int Next, RegoError[]? Errors)>? _termCache;
 
     public Parser(string file, string text)
     {
@@ -113,6 +114,7 @@ internal sealed class Parser
 
     private RegoException Fail()
     {
+        if (_errors.Count == 0) Illegal(); // never throw without saying why
         var sorted = _errors
             .Select((e, i) => (e, i))
             .OrderBy(x => x.e.Location?.Line ?? 0)
@@ -1262,15 +1264,30 @@ internal sealed class Parser
         if (!Enter()) return null;
         try
         {
+            if (Kind is not (TokenKind.LBrack or TokenKind.LBrace or TokenKind.LParen)) return ParseTermCore();
             int start = _pos;
-            var first = Tok;
-            bool cacheable = first.Kind is TokenKind.LBrack or TokenKind.LBrace or TokenKind.LParen;
-            if (cacheable && _termCache is not null && _termCache.TryGetValue(start, out var hit))
+            if (_termCache is not null && _termCache.TryGetValue(start, out var hit))
             {
                 _pos = hit.Next;
+                if (hit.Errors is not null) _errors.AddRange(hit.Errors);
                 return hit.Term;
             }
             int errors = _errors.Count;
+            var term = ParseTermCore();
+            var added = _errors.Count > errors ? _errors.GetRange(errors, _errors.Count - errors).ToArray() : null;
+            (_termCache ??= new())[start] = (term, _pos, added);
+            return term;
+        }
+        finally
+        {
+            _depth--;
+        }
+    }
+
+    private Term? ParseTermCore()
+    {
+        {
+            var first = Tok;
             var loc = Loc(first);
             Term? term;
             switch (first.Kind)
@@ -1338,14 +1355,7 @@ internal sealed class Parser
                     break;
             }
             if (term is null) return null;
-            term = ParseTermFinish(term);
-            if (term is not null && cacheable && _errors.Count == errors)
-                (_termCache ??= new())[start] = (term, _pos);
-            return term;
-        }
-        finally
-        {
-            _depth--;
+            return ParseTermFinish(term);
         }
     }
 

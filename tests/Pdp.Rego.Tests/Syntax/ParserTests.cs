@@ -469,6 +469,41 @@ public class ParserTests
     }
 
     [Test]
+    public void FailingSpeculationStaysFast()
+    {
+        // Each level is first tried as a comprehension, then as an array: without memoizing failures this
+        // would take 2^40 steps.
+        var text = "package test\np := " + string.Concat(Enumerable.Repeat("[a | ", 40)) + "x,";
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        ParseError(text);
+        Assert.That(sw.Elapsed.TotalSeconds, Is.LessThan(5));
+    }
+
+    [Test]
+    public void MutatedPoliciesNeverThrowAnythingButRegoException()
+    {
+        var rnd = new Random(7);
+        var source = BuildPolicy(3);
+        const string pieces = "{}[]()|,;:=\n\"` .-+ifnotsomeeveryin";
+        for (int i = 0; i < 300; i++)
+        {
+            var chars = source.ToCharArray().ToList();
+            for (int k = 0; k < 5; k++)
+            {
+                int at = rnd.Next(chars.Count);
+                switch (rnd.Next(3))
+                {
+                    case 0: chars.RemoveAt(at); break;
+                    case 1: chars.Insert(at, pieces[rnd.Next(pieces.Length)]); break;
+                    default: chars[at] = pieces[rnd.Next(pieces.Length)]; break;
+                }
+            }
+            try { RegoParser.ParseModule("m.rego", new string(chars.ToArray())); }
+            catch (RegoException ex) { Assert.That(ex.Errors, Is.Not.Empty); }
+        }
+    }
+
+    [Test]
     public void NullTextIsARegoException()
     {
         Assert.Throws<RegoException>(() => RegoParser.ParseModule("x.rego", null!));
