@@ -52,12 +52,13 @@ function prepare() {
   writeFileSync(paths.secret, "API_KEY=not-a-real-key\n");
 }
 
-async function connect({ identity, sessionId, guarded = true }) {
+async function connect({ identity, sessionId, guarded = true, filter = false }) {
   const serverArgs = [serverJs, root];
   const transport = guarded
     ? new StdioClientTransport({
         command: pdpCommand[0],
-        args: [...pdpCommand.slice(1), "mcp-guard", "--identity", identity, "--pdp", pdpAddress, "--session-id", sessionId, "--", "node", ...serverArgs],
+        args: [...pdpCommand.slice(1), "mcp-guard", "--identity", identity, "--pdp", pdpAddress, "--session-id", sessionId,
+          ...(filter ? ["--filter-tools-list"] : []), "--", "node", ...serverArgs],
         stderr: "inherit",
       })
     : new StdioClientTransport({ command: "node", args: serverArgs, stderr: "inherit" });
@@ -143,6 +144,18 @@ try {
     { ...denied, file_created: existsSync(paths.outside) });
 } finally {
   await y.close();
+}
+
+// --filter-tools-list: agent x has no grant for read_media_file, agent y has none at all.
+for (const [who, identity] of [["x", agentX], ["y", agentY]]) {
+  const client = await connect({ identity, sessionId: `e2e-${run}-list-${who}`, filter: true });
+  try {
+    const tools = (await client.listTools()).tools.map((t) => t.name);
+    const ok = who === "x" ? tools.includes("read_text_file") && !tools.includes("read_media_file") : tools.length === 0;
+    step(`filtered_tools_list_${who}`, ok, { identity, tools });
+  } finally {
+    await client.close();
+  }
 }
 
 // Latency McpGuard adds per tools/call: the same allowed read, guarded (guard + PDP + durable log) vs direct.
