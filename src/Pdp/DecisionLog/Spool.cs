@@ -85,11 +85,18 @@ internal sealed class Spool : IDisposable
     {
         if (!HasPending) return ([], _replayOffset);
         using var fs = new FileStream(FilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        fs.Position = _replayOffset;
-        var buf = new byte[_length - _replayOffset];
-        fs.ReadExactly(buf);
-        var (records, consumed) = Parse(buf, max, onBadLine);
-        return (records, _replayOffset + consumed);
+        // Read a window, not the whole remainder (a long outage can leave a large spool); grow it only when
+        // not even one complete line fits.
+        var window = (int)Math.Min(_length - _replayOffset, 4 << 20);
+        while (true)
+        {
+            fs.Position = _replayOffset;
+            var buf = new byte[window];
+            fs.ReadExactly(buf);
+            var (records, consumed) = Parse(buf, max, onBadLine);
+            if (consumed > 0 || window == _length - _replayOffset) return (records, _replayOffset + consumed);
+            window = (int)Math.Min(_length - _replayOffset, (long)window * 2);
+        }
     }
 
     /// <summary>Marks everything before <paramref name="offset"/> as replayed.</summary>
