@@ -276,12 +276,37 @@ public static class Sprintf
             case 'e': body = FormatE(d, spec.Prec < 0 ? 6 : spec.Prec, 'e'); break;
             case 'E': body = FormatE(d, spec.Prec < 0 ? 6 : spec.Prec, 'E'); break;
             case 'f':
-            case 'F': body = Math.Abs(d).ToString("F" + (spec.Prec < 0 ? 6 : spec.Prec).ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture); break;
+            case 'F': body = FormatFixed(Math.Abs(d), spec.Prec < 0 ? 6 : spec.Prec); break;
             default: BadVerb(sb, spec, arg); return;
         }
         if (body[0] == '-') body = body[1..];
         string sign = double.IsNegative(d) ? "-" : spec.Plus ? "+" : spec.Space ? " " : "";
         Pad(sb, spec, sign + body, true);
+    }
+
+    /// <summary>|d| with <paramref name="prec"/> decimals, rounded half to even on the double's exact binary value
+    /// (as Go's <c>%f</c>: <c>%.0f</c> of 2.5 is <c>2</c>).</summary>
+    private static string FormatFixed(double d, int prec)
+    {
+        long bits = BitConverter.DoubleToInt64Bits(Math.Abs(d));
+        int rawExp = (int)((bits >> 52) & 0x7FF);
+        long frac = bits & 0xFFFFFFFFFFFFFL;
+        BigInteger mant = rawExp == 0 ? frac : frac | (1L << 52);
+        int exp = (rawExp == 0 ? 1 : rawExp) - 1075; // value = mant * 2^exp
+        BigInteger scaled;
+        if (exp >= 0) scaled = (mant << exp) * BigInteger.Pow(10, prec);
+        else
+        {
+            var num = mant * BigInteger.Pow(10, prec);
+            var den = BigInteger.One << -exp;
+            scaled = BigInteger.DivRem(num, den, out var rem);
+            int c = (rem * 2).CompareTo(den);
+            if (c > 0 || (c == 0 && !scaled.IsEven)) scaled += 1;
+        }
+        var digits = scaled.ToString(CultureInfo.InvariantCulture);
+        if (prec == 0) return digits;
+        digits = digits.PadLeft(prec + 1, '0');
+        return digits[..^prec] + "." + digits[^prec..];
     }
 
     /// <summary>Decimal digits (no leading zeros, no trailing zeros) and decimal point position of |d|: either the

@@ -42,6 +42,9 @@ public sealed class CoreSprintfTests : CoreBuiltinTestBase
         Assert.That(Sprintf("%g", N(0.5)), Is.EqualTo("0.5"));
         Assert.That(Sprintf("%.3g", N(3.14159)), Is.EqualTo("3.14"));
         Assert.That(Sprintf("%f", N(1.5)), Is.EqualTo("1.500000"));
+        Assert.That(Sprintf("%.0f %.0f %.1f", N(2.5), N(3.5), N(0.25)), Is.EqualTo("2 4 0.2"));
+        Assert.That(Sprintf("%08.3f|%5.1f|%+.2f", N(-3.14159), N(3.14159), N(2.0)), Is.EqualTo("-003.142|  3.1|+2.00"));
+        Assert.That(Sprintf("%.2f", N(1e20)), Is.EqualTo("100000000000000000000.00"));
     }
 
     [Test]
