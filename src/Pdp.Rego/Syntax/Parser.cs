@@ -841,69 +841,83 @@ internal sealed class Parser
         return h;
     }
 
+    /// <summary>
+    /// Parses <c>else [= v | := v] [if] body</c> clauses, iteratively (a chain may be long); the current token is
+    /// the first <c>else</c>. Returns the first else rule, linked to the next ones. At most
+    /// <see cref="RegoParser.MaxNestingDepth"/> clauses: consumers walk the chain.
+    /// </summary>
     private Rule? ParseElse(HeadParts h)
     {
-        var elseTok = Tok;
-        var elseLoc = Loc(elseTok);
-        Advance();
-        Term? value;
-        bool assign = false;
-        switch (Kind)
+        var clauses = new List<(RegoLocation Loc, Term Value, bool Assign, Body Body)>();
+        while (Kind == TokenKind.Else && !KeywordAsRefHead(_pos))
         {
-            case TokenKind.LBrace:
-            case TokenKind.If:
-                value = Scalar(Value.True, elseLoc);
-                break;
-            case TokenKind.Assign:
-            case TokenKind.Unify:
-                assign = Kind == TokenKind.Assign;
-                Advance();
-                value = ParseInfix(keyVal: true);
-                if (value is null) return null;
-                break;
-            default:
-                Illegal("expected else value term or rule body");
+            if (clauses.Count >= RegoParser.MaxNestingDepth)
+            {
+                Error(Tok, "max parsing recursion depth exceeded");
                 return null;
-        }
-
-        bool hasIf = Kind == TokenKind.If, hasBrace = Kind == TokenKind.LBrace;
-        Body body;
-        if (!hasIf && !hasBrace)
-        {
-            body = TrueBody(elseLoc);
-        }
-        else
-        {
-            if (hasIf) Advance();
-            if (Kind == TokenKind.LBrace)
-            {
-                Advance();
-                var b = ParseBody(TokenKind.RBrace);
-                if (b is null) return null;
-                Advance();
-                body = b;
             }
-            else if (Kind != TokenKind.Eof)
+            var elseLoc = Loc(Tok);
+            Advance();
+            Term? value;
+            bool assign = false;
+            switch (Kind)
             {
-                var lit = ParseLiteral();
-                if (lit is null) return null;
-                body = new Body { Exprs = [lit], Location = lit.Location };
+                case TokenKind.LBrace:
+                case TokenKind.If:
+                    value = Scalar(Value.True, elseLoc);
+                    break;
+                case TokenKind.Assign:
+                case TokenKind.Unify:
+                    assign = Kind == TokenKind.Assign;
+                    Advance();
+                    value = ParseInfix(keyVal: true);
+                    if (value is null) return null;
+                    break;
+                default:
+                    Illegal("expected else value term or rule body");
+                    return null;
+            }
+
+            bool hasIf = Kind == TokenKind.If, hasBrace = Kind == TokenKind.LBrace;
+            Body body;
+            if (!hasIf && !hasBrace)
+            {
+                body = TrueBody(elseLoc);
             }
             else
             {
-                Illegal("rule body expected");
-                return null;
+                if (hasIf) Advance();
+                if (Kind == TokenKind.LBrace)
+                {
+                    Advance();
+                    var b = ParseBody(TokenKind.RBrace);
+                    if (b is null) return null;
+                    Advance();
+                    body = b;
+                }
+                else if (Kind != TokenKind.Eof)
+                {
+                    var lit = ParseLiteral();
+                    if (lit is null) return null;
+                    body = new Body { Exprs = [lit], Location = lit.Location };
+                }
+                else
+                {
+                    Illegal("rule body expected");
+                    return null;
+                }
             }
+            if (hasBrace && !hasIf) Error(elseLoc, $"`if` keyword is required before {h.Kind} body");
+            clauses.Add((elseLoc, value, assign, body));
         }
-        if (hasBrace && !hasIf) Error(elseLoc, $"`if` keyword is required before {h.Kind} body");
 
         Rule? next = null;
-        if (Kind == TokenKind.Else && !KeywordAsRefHead(_pos))
+        for (int i = clauses.Count - 1; i >= 0; i--)
         {
-            next = ParseElse(h);
-            if (next is null) return null;
+            var c = clauses[i];
+            next = new Rule { Location = c.Loc, Head = BuildHead(h, c.Loc, c.Value, c.Assign), Body = c.Body, Else = next };
         }
-        return new Rule { Location = elseLoc, Head = BuildHead(h, elseLoc, value, assign), Body = body, Else = next };
+        return next;
     }
 
     /// <summary>A module statement that does not start with a name: OPA parses it as an expression and then
@@ -1225,8 +1239,14 @@ internal sealed class Parser
                 }
                 if (!done) Restore(s);
             }
+            int chain = 0;
             while (Kind == TokenKind.In && !KeywordAsRefHead(_pos))
             {
+                if (++chain > RegoParser.MaxNestingDepth)
+                {
+                    Error(Tok, "max parsing recursion depth exceeded");
+                    return null;
+                }
                 var inLoc = Loc(Tok);
                 Advance();
                 var rhs = ParseBinary(PrecRelation);
@@ -1246,10 +1266,18 @@ internal sealed class Parser
     {
         var lhs = ParseTerm();
         if (lhs is null) return null;
+        // Left-associative chains build left-deep call trees; bound them like nesting so that whoever walks
+        // the tree recursively stays within the stack.
+        int chain = 0;
         while (true)
         {
             int prec = Precedence(Kind);
             if (prec == 0 || prec < minPrec) return lhs;
+            if (++chain > RegoParser.MaxNestingDepth)
+            {
+                Error(Tok, "max parsing recursion depth exceeded");
+                return null;
+            }
             var opTok = Tok;
             Advance();
             var rhs = ParseBinary(prec + 1);

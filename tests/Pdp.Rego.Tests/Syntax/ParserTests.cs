@@ -454,6 +454,25 @@ public class ParserTests
     }
 
     [Test]
+    public void LongChainsAreBounded()
+    {
+        var elses = "package test\np := 0 if false\n" + string.Concat(Enumerable.Range(1, 500).Select(i => $"else := {i} if false\n")) + "else := -1";
+        var rule = Mod(elses).Rules.Single();
+        int n = 0;
+        for (var r = rule.Else; r is not null; r = r.Else) n++;
+        Assert.That(n, Is.EqualTo(501));
+        Assert.That(ParseError(elses.Replace("else := -1", string.Concat(Enumerable.Repeat("else := 2\n", 1000)))).Message,
+            Does.Contain("max parsing recursion depth exceeded"));
+
+        var sum = "package test\np := 1" + string.Concat(Enumerable.Repeat(" + 1", 900));
+        Assert.That(Mod(sum).Rules, Has.Count.EqualTo(1));
+        Assert.That(ParseError("package test\np := 1" + string.Concat(Enumerable.Repeat(" + 1", 5000))).Message,
+            Does.Contain("max parsing recursion depth exceeded"));
+        Assert.That(ParseError("package test\np := 1" + string.Concat(Enumerable.Repeat(" in x", 5000))).Message,
+            Does.Contain("max parsing recursion depth exceeded"));
+    }
+
+    [Test]
     public void DeepNestingOnASmallStackFailsCleanly()
     {
         Exception? caught = null;
