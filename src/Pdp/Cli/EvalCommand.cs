@@ -125,7 +125,8 @@ internal static class EvalCommand
 
     /// <summary>
     /// Human-readable output: <c>undefined</c>; the value alone when there is one expression and no bindings;
-    /// otherwise a table with one column per binding and per expression.
+    /// otherwise a table with one column per binding and per expression (expressions that are <c>true</c> in every
+    /// row are left out when there are bindings).
     /// </summary>
     internal static void WritePretty(TextWriter stdout, IReadOnlyList<QueryResultRow> rows)
     {
@@ -136,9 +137,14 @@ internal static class EvalCommand
             return;
         }
         var bindingNames = rows.SelectMany(r => r.Bindings.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
-        var headers = bindingNames.Concat(rows[0].Expressions.Select(e => e.Text)).ToList();
+        // As opa eval's pretty output: with bindings, expressions that are simply true in every row add nothing.
+        var expressionCount = rows.Max(r => r.Expressions.Count);
+        var shownExpressions = Enumerable.Range(0, expressionCount)
+            .Where(i => bindingNames.Count == 0 || rows.Any(r => i >= r.Expressions.Count || r.Expressions[i].Value is not BooleanValue { Value: true }))
+            .ToList();
+        var headers = bindingNames.Concat(shownExpressions.Select(i => rows[0].Expressions.ElementAtOrDefault(i)?.Text ?? "")).ToList();
         var table = rows.Select(r => bindingNames.Select(n => r.Bindings.TryGetValue(n, out var v) ? v.ToJson() : "")
-            .Concat(r.Expressions.Select(e => e.Value.ToJson())).ToList()).ToList();
+            .Concat(shownExpressions.Select(i => i < r.Expressions.Count ? r.Expressions[i].Value.ToJson() : "")).ToList()).ToList();
         var widths = headers.Select((h, i) => Math.Max(h.Length, table.Max(row => i < row.Count ? row[i].Length : 0))).ToList();
         var rule = "+" + string.Join("+", widths.Select(w => new string('-', w + 2))) + "+";
         string Line(IReadOnlyList<string> cells) =>
@@ -166,8 +172,9 @@ internal static class EvalCommand
                 {
                     w.WriteStartObject("location");
                     w.WriteString("file", loc.File);
-                    w.WriteNumber("row", loc.Line);
-                    w.WriteNumber("col", loc.Column);
+                    // Load errors name a file but no position in it.
+                    if (loc.Line > 0) w.WriteNumber("row", loc.Line);
+                    if (loc.Column > 0) w.WriteNumber("col", loc.Column);
                     w.WriteEndObject();
                 }
                 w.WriteEndObject();

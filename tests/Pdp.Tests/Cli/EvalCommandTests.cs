@@ -134,6 +134,7 @@ public class EvalCommandTests
         var error = JsonNode.Parse(output)!["errors"]![0]!;
         Assert.That(error["code"]!.GetValue<string>(), Is.EqualTo("load_error"));
         Assert.That(error["message"]!.GetValue<string>(), Is.EqualTo("no such file or directory"));
+        Assert.That(error["location"]!.ToJsonString(), Does.Not.Contain("row"), "a load error has no position");
 
         var badInput = Write("input.json", "{\"a\": ");
         var (inputExit, inputOutput) = Eval([], "input.a", badInput);
@@ -160,9 +161,10 @@ public class EvalCommandTests
         Assert.That(exit, Is.EqualTo(0));
         Assert.That(JsonNode.Parse(output)!.ToJsonString(), Is.EqualTo("[1,2]"));
 
-        var (tableExit, table) = Eval([], "some x in [\"a\", \"b\"]", format: "pretty");
+        var (tableExit, table) = Eval([], "some x in [\"a\", \"b\"]; y := upper(x)", format: "pretty");
         Assert.That(tableExit, Is.EqualTo(0));
-        Assert.That(table, Does.Contain("| x ").And.Contain("\"a\"").And.Contain("\"b\""));
+        Assert.That(table.Split('\n')[1].Trim(), Is.EqualTo("| x   | y   |"), table);
+        Assert.That(table, Does.Contain("| \"a\" | \"A\" |").And.Contain("| \"b\" | \"B\" |"));
 
         var (undefinedExit, undefined) = Eval([], "1 == 2", format: "pretty");
         Assert.That(undefinedExit, Is.EqualTo(0));
