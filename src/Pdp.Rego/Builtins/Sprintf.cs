@@ -91,7 +91,12 @@ public static class Sprintf
                 else sb.Append("%!(BADWIDTH)");
                 argi++;
             }
-            else spec.Width = ReadNumber(format, ref i);
+            else
+            {
+                spec.Width = ReadNumber(format, ref i);
+                // Go refuses widths and precisions beyond 10^6.
+                if (spec.Width > 1_000_000) { sb.Append("%!(BADWIDTH)"); spec.Width = -1; }
+            }
             if (i < format.Length && format[i] == '.')
             {
                 i++;
@@ -102,7 +107,11 @@ public static class Sprintf
                     else sb.Append("%!(BADPREC)");
                     argi++;
                 }
-                else spec.Prec = Math.Max(0, ReadNumber(format, ref i));
+                else
+                {
+                    spec.Prec = Math.Max(0, ReadNumber(format, ref i));
+                    if (spec.Prec > 1_000_000) { sb.Append("%!(BADPREC)"); spec.Prec = -1; }
+                }
             }
             if (i >= format.Length) { sb.Append("%!(NOVERB)"); break; }
             spec.Verb = format[i++];
@@ -127,7 +136,11 @@ public static class Sprintf
     private static int ReadNumber(string s, ref int i)
     {
         int start = i, n = 0;
-        while (i < s.Length && char.IsAsciiDigit(s[i]) && n < 1_000_000) { n = n * 10 + (s[i] - '0'); i++; }
+        while (i < s.Length && char.IsAsciiDigit(s[i]))
+        {
+            n = n < 10_000_000 ? n * 10 + (s[i] - '0') : n;
+            i++;
+        }
         return i == start ? -1 : n;
     }
 

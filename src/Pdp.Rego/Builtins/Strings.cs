@@ -100,7 +100,7 @@ public static class Strings
         {
             if (n < parts.Count) parts.RemoveRange((int)n, parts.Count - (int)n);
         }
-        else if (-n < parts.Count)
+        else if (n > -(long)parts.Count)
         {
             parts.RemoveRange(0, parts.Count - (int)-n);
         }

@@ -55,6 +55,7 @@ public sealed class CoreSprintfTests : CoreBuiltinTestBase
         Assert.That(Sprintf("%d %d", N(1)), Is.EqualTo("1 %!d(MISSING)"));
         Assert.That(Sprintf("x", N(1), S("a")), Is.EqualTo("x%!(EXTRA int=1, string=a)"));
         Assert.That(Sprintf("%d", N(2.5)), Is.EqualTo("%!d(float64=2.5)"));
+        Assert.That(Sprintf("%99999999d", N(1)), Is.EqualTo("%!(BADWIDTH)1"));
     }
 
     [Test]

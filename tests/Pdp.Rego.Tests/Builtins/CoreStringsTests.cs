@@ -22,6 +22,7 @@ public sealed class CoreStringsTests : CoreBuiltinTestBase
     [TestCase("a.b.c.d", ".", -10, "[\"a\",\"b\",\"c\",\"d\"]")]
     [TestCase("", ".", 2, "[\"\"]")]
     [TestCase("abc", "", -2, "[\"b\",\"c\"]")]
+    [TestCase("a.b", ".", long.MinValue, "[\"a\",\"b\"]")]
     public void Split_n(string s, string sep, long n, string want) => AssertResult(Call("strings.split_n", S(s), S(sep), N(n)), J(want));
 
     [Test]
