@@ -81,8 +81,9 @@ public static class Aggregates
                 var best = a[0];
                 for (int i = 1; i < a.Count; i++)
                 {
+                    // Ties go to the later element, as in OPA (1 and 1.0 are equal but print differently).
                     int c = a[i].CompareTo(best);
-                    if (max ? c > 0 : c < 0) best = a[i];
+                    if (max ? c >= 0 : c <= 0) best = a[i];
                 }
                 return best;
             default:
