@@ -1029,7 +1029,6 @@ internal sealed class Parser
                 Illegal("illegal negation of 'some'");
                 return null;
             }
-            var someTok = Tok;
             var s = Save();
             Advance();
             var term = ParseInfix(keyVal: true);
@@ -1063,7 +1062,6 @@ internal sealed class Parser
                 }
                 kind = ExprKind.SomeDecl;
                 allowWith = false;
-                _ = someTok;
             }
         }
         else if (Kind == TokenKind.Every && !KeywordAsRefHead(_pos))
