@@ -15,6 +15,8 @@ public enum TestOutcome
     Fail,
     /// <summary>Evaluating the rule raised an error (conflict, strict built-in error, timeout, ...).</summary>
     Error,
+    /// <summary>A rule named <c>todo_test_*</c>: listed, not run (as <c>opa test</c> does).</summary>
+    Skip,
 }
 
 /// <summary>The result of one test rule.</summary>
@@ -58,16 +60,20 @@ public sealed record TestRunReport(IReadOnlyList<TestResult> Results, IReadOnlyL
     /// <summary>Number of tests that raised an error.</summary>
     public int Errored => Results.Count(r => r.Outcome == TestOutcome.Error);
 
-    /// <summary>True when the policy compiled, at least one test ran, and every test passed.</summary>
-    public bool Success => Errors.Count == 0 && Results.Count > 0 && Passed == Results.Count;
+    /// <summary>Number of <c>todo_test_*</c> rules, listed but not run.</summary>
+    public int Skipped => Results.Count(r => r.Outcome == TestOutcome.Skip);
 
-    /// <summary>The process exit code: 0 all passed; 1 load/compile errors or no tests; 2 any failing or erroring test.</summary>
-    public int ExitCode => Errors.Count > 0 || Results.Count == 0 ? 1 : Passed == Results.Count ? 0 : 2;
+    /// <summary>True when the policy compiled, at least one test ran, and no test failed or raised an error.</summary>
+    public bool Success => Errors.Count == 0 && Passed > 0 && Failed == 0 && Errored == 0;
+
+    /// <summary>The process exit code: 0 success; 1 load/compile errors or no test ran; 2 any failing or erroring test.</summary>
+    public int ExitCode => Errors.Count > 0 ? 1 : Failed > 0 || Errored > 0 ? 2 : Passed == 0 ? 1 : 0;
 }
 
 /// <summary>
 /// Runs Rego unit tests with <c>opa test</c>'s conventions: every rule whose name starts with <c>test_</c>, in
-/// any package, is a test; it passes when its value is <c>true</c>. Mocking with <c>with</c> is the engine's.
+/// any package, is a test; it passes when its value is <c>true</c>; <c>todo_test_*</c> rules are skipped.
+/// Mocking with <c>with</c> is the engine's.
 /// </summary>
 public static class RegoTestRunner
 {
@@ -112,10 +118,13 @@ public static class RegoTestRunner
         var results = new List<TestResult>();
         foreach (var rule in policy.Rules)
         {
-            if (!IsTest(rule.Path)) continue;
+            var todo = IsTodoTest(rule.Path);
+            if (!todo && !IsTest(rule.Path)) continue;
             if (filter is not null && !SafeMatch(filter, rule.Path)) continue;
             cancellationToken.ThrowIfCancellationRequested();
-            results.Add(RunOne(policy, rule, options, cancellationToken));
+            results.Add(todo
+                ? new TestResult(rule.Path, rule.Location, TestOutcome.Skip, TimeSpan.Zero, null, [])
+                : RunOne(policy, rule, options, cancellationToken));
         }
         return new TestRunReport(results, []);
     }
@@ -125,6 +134,13 @@ public static class RegoTestRunner
     {
         var name = rulePath[(rulePath.LastIndexOf('.') + 1)..];
         return name.StartsWith("test_", StringComparison.Ordinal);
+    }
+
+    /// <summary>True for a rule path whose last segment starts with <c>todo_test_</c> (a skipped test).</summary>
+    public static bool IsTodoTest(string rulePath)
+    {
+        var name = rulePath[(rulePath.LastIndexOf('.') + 1)..];
+        return name.StartsWith("todo_test_", StringComparison.Ordinal);
     }
 
     private static bool SafeMatch(Regex filter, string path)
@@ -186,16 +202,16 @@ public static class RegoTestRunner
             return;
         }
 
-        var shown = verbose ? report.Results : report.Results.Where(r => r.Outcome != TestOutcome.Pass).ToList();
+        var shown = verbose ? report.Results : report.Results.Where(r => r.Outcome is TestOutcome.Fail or TestOutcome.Error).ToList();
         foreach (var group in shown.GroupBy(r => r.Location.File))
         {
             output.WriteLine($"{group.Key}:");
             foreach (var r in group)
             {
-                var tag = r.Outcome switch { TestOutcome.Pass => "PASS", TestOutcome.Fail => "FAIL", _ => "ERROR" };
-                output.WriteLine($"{tag}: {r.Path} ({FormatDuration(r.Duration)})");
-                if (r.Outcome != TestOutcome.Pass && r.Message is not null) output.WriteLine($"  {r.Message}");
-                if (r.Outcome != TestOutcome.Pass || verbose)
+                var tag = r.Outcome switch { TestOutcome.Pass => "PASS", TestOutcome.Fail => "FAIL", TestOutcome.Skip => "SKIPPED", _ => "ERROR" };
+                output.WriteLine(r.Outcome == TestOutcome.Skip ? $"{tag}: {r.Path}" : $"{tag}: {r.Path} ({FormatDuration(r.Duration)})");
+                if (r.Outcome is TestOutcome.Fail or TestOutcome.Error && r.Message is not null) output.WriteLine($"  {r.Message}");
+                if (r.Outcome is TestOutcome.Fail or TestOutcome.Error || verbose)
                     foreach (var line in r.Output) output.WriteLine($"  {line}");
             }
             output.WriteLine();
@@ -206,6 +222,7 @@ public static class RegoTestRunner
         if (report.Passed > 0) output.WriteLine($"PASS: {report.Passed}/{total}");
         if (report.Failed > 0) output.WriteLine($"FAIL: {report.Failed}/{total}");
         if (report.Errored > 0) output.WriteLine($"ERROR: {report.Errored}/{total}");
+        if (report.Skipped > 0) output.WriteLine($"SKIPPED: {report.Skipped}/{total}");
     }
 
     /// <summary>Milliseconds with up to three decimals, e.g. <c>0.412ms</c>.</summary>

@@ -93,6 +93,8 @@ public class TestCommandTests
 
             test_not_boolean := "yes"
 
+            todo_test_later if false
+
             helper if true
             """);
 
@@ -105,7 +107,8 @@ public class TestCommandTests
         Assert.That(output, Does.Contain("eval_conflict_error"));
         Assert.That(output, Does.Contain("FAIL: data.demo_test.test_not_boolean ("));
         Assert.That(output, Does.Not.Contain("helper"));
-        Assert.That(output, Does.Contain("PASS: 1/4").And.Contain("FAIL: 2/4").And.Contain("ERROR: 1/4"));
+        Assert.That(output, Does.Contain("SKIPPED: data.demo_test.todo_test_later"));
+        Assert.That(output, Does.Contain("PASS: 1/5").And.Contain("FAIL: 2/5").And.Contain("ERROR: 1/5").And.Contain("SKIPPED: 1/5"));
     }
 
     [Test]
