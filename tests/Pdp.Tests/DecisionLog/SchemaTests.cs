@@ -197,11 +197,5 @@ public class SchemaTests
         return list;
     }
 
-    internal static string FindRepoFile(string relative)
-    {
-        foreach (var start in new[] { Environment.GetEnvironmentVariable("POLICYPOINT_ROOT"), AppContext.BaseDirectory, Environment.CurrentDirectory }.OfType<string>())
-            for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
-                if (File.Exists(Path.Combine(d.FullName, relative))) return Path.Combine(d.FullName, relative);
-        throw new FileNotFoundException(relative);
-    }
+    internal static string FindRepoFile(string relative) => Path.Combine(PostgresCluster.RepositoryRoot, relative);
 }

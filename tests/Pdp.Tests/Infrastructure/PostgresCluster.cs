@@ -119,18 +119,28 @@ public sealed class PostgresCluster : IAsyncDisposable
             throw new InvalidOperationException($"pg.sh {string.Join(' ', args)} failed ({p.ExitCode}): {await stderr}{await stdout}");
     }
 
-    private static string FindScript()
+    private static string FindScript() => Path.Combine(RepositoryRoot, "scripts", "pg.sh");
+
+    /// <summary>
+    /// The repository root (the folder holding <c>scripts/pg.sh</c>): <c>POLICYPOINT_ROOT</c> if set, else found
+    /// above this source file's compile-time path, the test binaries or the current directory (builds with
+    /// <c>--artifacts-path</c> put the binaries outside the repository).
+    /// </summary>
+    public static string RepositoryRoot => _root ??= FindRoot();
+
+    private static string? _root;
+
+    private static string FindRoot([System.Runtime.CompilerServices.CallerFilePath] string sourceFile = "")
     {
-        var roots = new List<string?> { Environment.GetEnvironmentVariable("POLICYPOINT_ROOT"), AppContext.BaseDirectory, Environment.CurrentDirectory };
-        foreach (var start in roots.OfType<string>())
+        var starts = new[]
         {
+            Environment.GetEnvironmentVariable("POLICYPOINT_ROOT"), Path.GetDirectoryName(sourceFile),
+            AppContext.BaseDirectory, Environment.CurrentDirectory,
+        };
+        foreach (var start in starts.Where(s => !string.IsNullOrEmpty(s)).Cast<string>())
             for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
-            {
-                var candidate = Path.Combine(d.FullName, "scripts", "pg.sh");
-                if (File.Exists(candidate)) return candidate;
-            }
-        }
-        throw new FileNotFoundException("scripts/pg.sh not found above the test directory; set POLICYPOINT_ROOT to the repository root");
+                if (File.Exists(Path.Combine(d.FullName, "scripts", "pg.sh"))) return d.FullName;
+        throw new FileNotFoundException("scripts/pg.sh not found; set POLICYPOINT_ROOT to the repository root");
     }
 
     private static string? FindOnPath(string exe) =>
