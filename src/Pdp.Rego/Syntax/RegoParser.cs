@@ -4,6 +4,13 @@ namespace Pdp.Rego.Syntax;
 /// Entry points of the Rego v1 parser (the syntax OPA 1.x accepts by default). Every method is thread-safe
 /// (each call uses its own state) and never throws anything but <see cref="RegoException"/> with code
 /// <c>rego_parse_error</c>; the exception lists every error found (in source order), each with file:line:col.
+/// <para>
+/// AST conventions beyond those documented in Ast.cs: a bare <c>data</c> or <c>input</c> is a
+/// <see cref="RefTerm"/> with an empty path (as in OPA); unary minus on a non-literal is <c>minus(0, x)</c>
+/// (OPA only accepts it on number literals); with <c>import future.keywords.not</c> or <c>import rego.v2</c>
+/// (OPA 1.17's improved negation) <c>not { body }</c> and a negated expression containing calls become
+/// <c>count([true | body]) == 0</c>, so the whole expression is evaluated inside the negation.
+/// </para>
 /// </summary>
 public static class RegoParser
 {
