@@ -64,42 +64,58 @@ public static class GraphBuiltins
             if (!graph.TryGetValue(node, out var edges)) continue;
             var neighbours = Vertices(edges);
             if (neighbours.Count == 0) { result.Add(new ArrayValue([node])); continue; }
-            foreach (var first in neighbours) Walk(ctx, graph, node, first, result, ref budget);
+            foreach (var first in neighbours) Walk(graph, node, first, result, ref budget);
         }
         return result.Build();
     }
 
-    private sealed class Frame(Value root, List<Value> path, IReadOnlyList<Value> neighbours)
+    /// <summary>A path as a linked list from its last node back to its first, so extending it is O(1) and
+    /// sibling branches share their common prefix.</summary>
+    private sealed class PathNode(Value node, PathNode? parent)
+    {
+        public readonly Value Node = node;
+        public readonly PathNode? Parent = parent;
+        public readonly int Length = (parent?.Length ?? 0) + 1;
+
+        public ArrayValue ToArray()
+        {
+            var items = new Value[Length];
+            for (var p = this; p is not null; p = p.Parent) items[p.Length - 1] = p.Node;
+            return new ArrayValue(items);
+        }
+    }
+
+    private sealed class Frame(Value root, PathNode path, IReadOnlyList<Value> neighbours)
     {
         public readonly Value Root = root;
-        public readonly List<Value> Path = path;
+        public readonly PathNode Path = path;
         public readonly IReadOnlyList<Value> Neighbours = neighbours;
         public int Next;
     }
 
-    private static void Walk(BuiltinContext ctx, ObjectValue graph, Value start, Value first, SetValue.Builder result, ref int budget)
+    private static void Walk(ObjectValue graph, Value start, Value first, SetValue.Builder result, ref int budget)
     {
         // Nodes on the current path (each appears at most once on it, so a set suffices).
         var onPath = new HashSet<Value> { start };
         var stack = new Stack<Frame>();
         // Visiting a node: in the graph, it extends the path; otherwise the path so far is a result.
-        void Visit(Value root, List<Value> path)
+        void Visit(Value root, PathNode path)
         {
-            if (!graph.TryGetValue(root, out var edges)) { result.Add(new ArrayValue(path.ToArray())); return; }
-            var extended = new List<Value>(path) { root };
+            if (!graph.TryGetValue(root, out var edges)) { result.Add(path.ToArray()); return; }
+            var extended = new PathNode(root, path);
             var neighbours = Vertices(edges);
-            if (neighbours.Count == 0) { result.Add(new ArrayValue(extended.ToArray())); return; }
+            if (neighbours.Count == 0) { result.Add(extended.ToArray()); return; }
             onPath.Add(root);
             stack.Push(new Frame(root, extended, neighbours));
         }
-        Visit(first, [start]);
+        Visit(first, new PathNode(start, null));
         while (stack.Count > 0)
         {
             if (--budget < 0) throw BuiltinException.Error("graph.reachable_paths", $"more than {MaxPathVisits} path steps");
             var f = stack.Peek();
             if (f.Next >= f.Neighbours.Count) { stack.Pop(); onPath.Remove(f.Root); continue; }
             var n = f.Neighbours[f.Next++];
-            if (onPath.Contains(n)) { result.Add(new ArrayValue(f.Path.ToArray())); continue; }
+            if (onPath.Contains(n)) { result.Add(f.Path.ToArray()); continue; }
             Visit(n, f.Path);
         }
     }
