@@ -225,6 +225,63 @@ public static class RegoTestRunner
         if (report.Skipped > 0) output.WriteLine($"SKIPPED: {report.Skipped}/{total}");
     }
 
+    /// <summary>
+    /// Writes the report as <c>opa test --format json</c> does: an array with one object per test,
+    /// <c>{"location":{"file","row","col"},"package":"data.pkg","name":"test_x","duration":NANOSECONDS}</c> plus
+    /// <c>"fail":true</c>, <c>"error":{"code","message"}</c>, <c>"skip":true</c> and <c>"output"</c> when they apply.
+    /// Load and compile errors are written as <c>{"errors":[{"message"}]}</c>.
+    /// </summary>
+    public static void WriteJsonReport(TestRunReport report, TextWriter output)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(4096);
+        using (var w = new System.Text.Json.Utf8JsonWriter(buffer, new System.Text.Json.JsonWriterOptions
+               { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            if (report.Errors.Count > 0)
+            {
+                w.WriteStartObject();
+                w.WriteStartArray("errors");
+                foreach (var e in report.Errors)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("message", e);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            else
+            {
+                w.WriteStartArray();
+                foreach (var r in report.Results)
+                {
+                    var dot = r.Path.LastIndexOf('.');
+                    w.WriteStartObject();
+                    w.WriteStartObject("location");
+                    w.WriteString("file", r.Location.File);
+                    w.WriteNumber("row", r.Location.Line);
+                    w.WriteNumber("col", r.Location.Column);
+                    w.WriteEndObject();
+                    w.WriteString("package", r.Path[..Math.Max(dot, 0)]);
+                    w.WriteString("name", r.Path[(dot + 1)..]);
+                    w.WriteNumber("duration", r.Duration.Ticks * 100);
+                    if (r.Outcome == TestOutcome.Fail) w.WriteBoolean("fail", true);
+                    if (r.Outcome == TestOutcome.Skip) w.WriteBoolean("skip", true);
+                    if (r.Outcome == TestOutcome.Error)
+                    {
+                        w.WriteStartObject("error");
+                        w.WriteString("message", r.Message ?? "");
+                        w.WriteEndObject();
+                    }
+                    if (r.Output.Count > 0) w.WriteString("output", string.Join("\n", r.Output) + "\n");
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            }
+        }
+        output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
+    }
+
     /// <summary>Milliseconds with up to three decimals, e.g. <c>0.412ms</c>.</summary>
     public static string FormatDuration(TimeSpan duration) =>
         duration.TotalMilliseconds.ToString("0.###", CultureInfo.InvariantCulture) + "ms";

@@ -5,7 +5,7 @@ using Pdp.Rego.Testing;
 namespace Pdp.Cli;
 
 /// <summary>
-/// <c>pdp test PATH... [-v] [--run REGEX] [--timeout 5s] [--strict-builtin-errors]</c>, like <c>opa test</c>: every
+/// <c>pdp test PATH... [-v] [--run REGEX] [--timeout 5s] [--strict-builtin-errors] [--format pretty|json]</c>, like <c>opa test</c>: every
 /// rule named <c>test_*</c> in the loaded modules is a test that passes when it is <c>true</c>. Prints failing tests
 /// (every test with <c>-v</c>) and the summary; exit code 0 when all pass, 2 when a test fails or errors, 1 for
 /// load/compile errors, no tests, or bad arguments.
@@ -19,8 +19,10 @@ internal static class TestCommand
         var run = new Option<string?>("--run", "-r") { Description = "Run only tests whose path matches this regular expression." };
         var timeout = new Option<string>("--timeout", "-t") { Description = "Budget per test, e.g. 5s or 500ms.", DefaultValueFactory = _ => "5s" };
         var strict = new Option<bool>("--strict-builtin-errors") { Description = "Treat built-in errors as test errors." };
+        var format = new Option<string>("--format", "-f") { Description = "Output format: pretty (opa test's text) or json.", DefaultValueFactory = _ => "pretty" };
+        format.AcceptOnlyFromAmong("pretty", "json");
 
-        var command = new Command("test", "Run Rego unit tests (rules named test_*), like opa test.") { paths, verbose, run, timeout, strict };
+        var command = new Command("test", "Run Rego unit tests (rules named test_*), like opa test.") { paths, verbose, run, timeout, strict, format };
         command.SetAction((parse, ct) =>
         {
             if (ParseDuration(parse.GetValue(timeout) ?? "5s") is not { } budget)
@@ -29,16 +31,18 @@ internal static class TestCommand
                 return Task.FromResult(1);
             }
             var options = new TestRunOptions { Run = parse.GetValue(run), Timeout = budget, StrictBuiltinErrors = parse.GetValue(strict) };
-            return Task.FromResult(Execute(parse.GetValue(paths) ?? [], options, parse.GetValue(verbose), Console.Out, ct));
+            return Task.FromResult(Execute(parse.GetValue(paths) ?? [], options, parse.GetValue(verbose), Console.Out, ct, json: parse.GetValue(format) == "json"));
         });
         return command;
     }
 
-    /// <summary>Runs the tests under <paramref name="paths"/>, writes the report, returns the exit code.</summary>
-    internal static int Execute(IReadOnlyList<string> paths, TestRunOptions options, bool verbose, TextWriter stdout, CancellationToken cancellationToken = default)
+    /// <summary>Runs the tests under <paramref name="paths"/>, writes the report (text, or JSON when
+    /// <paramref name="json"/>), returns the exit code.</summary>
+    internal static int Execute(IReadOnlyList<string> paths, TestRunOptions options, bool verbose, TextWriter stdout, CancellationToken cancellationToken = default, bool json = false)
     {
         var report = RegoTestRunner.RunPaths(paths, options, cancellationToken);
-        RegoTestRunner.WriteReport(report, stdout, verbose);
+        if (json) RegoTestRunner.WriteJsonReport(report, stdout);
+        else RegoTestRunner.WriteReport(report, stdout, verbose);
         return report.ExitCode;
     }
 

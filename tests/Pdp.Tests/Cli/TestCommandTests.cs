@@ -169,6 +169,27 @@ public class TestCommandTests
         Assert.That(output, Does.Contain("checking 42"));
     }
 
+    [Test]
+    public void Json_format_lists_each_test_with_its_outcome()
+    {
+        Write("t_test.rego", """
+            package t
+
+            test_ok if true
+
+            test_bad if false
+            """);
+        var output = new StringWriter();
+        var exit = TestCommand.Execute([_dir], TestRunOptions.Default, verbose: false, output, json: true);
+        Assert.That(exit, Is.EqualTo(2));
+        var results = System.Text.Json.Nodes.JsonNode.Parse(output.ToString())!.AsArray();
+        Assert.That(results.Select(r => r!["name"]!.GetValue<string>()), Is.EqualTo(new[] { "test_ok", "test_bad" }));
+        Assert.That(results[0]!["package"]!.GetValue<string>(), Is.EqualTo("data.t"));
+        Assert.That(results[0]!["fail"], Is.Null);
+        Assert.That(results[1]!["fail"]!.GetValue<bool>(), Is.True);
+        Assert.That(results[1]!["location"]!["row"]!.GetValue<int>(), Is.EqualTo(5));
+    }
+
     [TestCase("5s", 5000)]
     [TestCase("250ms", 250)]
     [TestCase("2m", 120000)]
