@@ -11,6 +11,8 @@ internal sealed class CompiledState
     public required Value Data { get; init; }
     public required IReadOnlyList<RuleInfo> Rules { get; init; }
     public required int NodeCount { get; init; }
+    /// <summary>Number of nodes with rules (dense <see cref="RuleNode.RuleId"/>s).</summary>
+    public required int RuleNodeCount { get; init; }
 }
 
 /// <summary>A compiled query: its ordered body, frame size and the user variables to report.</summary>
@@ -80,17 +82,19 @@ internal sealed partial class Compiler
         // Stage 3: recursion, indexes, ids.
         CheckRecursion();
         if (_errors.Count > 0) throw new RegoException(_errors);
-        int id = 0;
+        int id = 0, ruleIds = 0;
         var stack = new Stack<RuleNode>();
         stack.Push(_root);
         while (stack.Count > 0)
         {
             var n = stack.Pop();
             n.Id = id++;
+            if (n.HasRules) n.RuleId = ruleIds++;
+            n.RulesArray = n.Rules.ToArray();
             if (n.Rules.Count > 0 && n.Kind is RuleKind.Complete or RuleKind.MultiValue or RuleKind.Dynamic) n.Index = RuleIndex.Build(n.Rules);
             foreach (var ch in n.Children.Values) stack.Push(ch);
         }
-        return new CompiledState { Root = _root, Data = data, Rules = infos, NodeCount = id };
+        return new CompiledState { Root = _root, Data = data, Rules = infos, NodeCount = id, RuleNodeCount = ruleIds };
     }
 
     /// <summary>Compiles a query against a compiled rule tree.</summary>

@@ -30,8 +30,12 @@ internal sealed class RuleNode
     public int Arity { get; set; } = -1;
     /// <summary>Index over <see cref="Rules"/> (null = evaluate all).</summary>
     public RuleIndex? Index { get; set; }
-    /// <summary>Unique id for per-evaluation caches.</summary>
+    /// <summary>Unique id for per-evaluation caches of node values.</summary>
     public int Id { get; set; }
+    /// <summary>Dense id among nodes with rules (for the per-evaluation rule value cache), or -1.</summary>
+    public int RuleId { get; set; } = -1;
+    /// <summary><see cref="Rules"/> as an array (filled at the end of compilation).</summary>
+    public CRule[] RulesArray { get; set; } = [];
 
     public bool HasRules => Rules.Count > 0 || Default is not null;
 

@@ -55,8 +55,8 @@ internal sealed partial class Evaluator
                 var saved = (_overrides, _ruleCache, _nodeCache);
                 // Nor any other mock: "mock will not call other mock".
                 _overrides = null;
-                _ruleCache = new object?[_st.NodeCount];
-                _nodeCache = new object?[_st.NodeCount];
+                _ruleCache = new object?[_st.RuleNodeCount];
+                _nodeCache = null;
                 Value? mv;
                 try { mv = CallFunction(mockNode, args, c); }
                 finally { (_overrides, _ruleCache, _nodeCache) = saved; }
@@ -65,42 +65,9 @@ internal sealed partial class Evaluator
             if (rep.Builtin is not null) return Invoke(c, rep.Builtin.Name, rep.Builtin, null, Intrinsic.None, args, k, depth + 1);
             if (rep.Intrinsic != Intrinsic.None) return Invoke(c, name + "$", null, null, rep.Intrinsic, args, k, depth + 1);
         }
-        if (fpath is not null)
-        {
-            var node = _st.Root.Find(fpath);
-            if (node is null) return true;
-            var v = CallFunction(node, args, c);
-            return v is null ? true : k(v);
-        }
-        if (intr == Intrinsic.Unsupported)
-        {
-            if (_opt.StrictBuiltinErrors) throw new RegoException("eval_builtin_error", $"{name}: built-in not supported by this engine (mock it with `with`)", c.Loc);
-            return true;
-        }
-        if (intr != Intrinsic.None) return EvalIntrinsic(intr, args, k);
-        if (bdef is null) return true;
-        if (args.Length != bdef.Arity)
-        {
-            // A replacement built-in with another arity: undefined rather than a crash.
-            return true;
-        }
-        Value? result;
-        try
-        {
-            result = bdef.Function(_bctx, args);
-        }
-        catch (BuiltinException e)
-        {
-            if (_opt.StrictBuiltinErrors) throw new RegoException(e.Code, e.Message, c.Loc);
-            return true;
-        }
-        catch (RegoException) { throw; }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            if (_opt.StrictBuiltinErrors) throw new RegoException("eval_builtin_error", $"{bdef.Name}: {e.Message}", c.Loc);
-            return true;
-        }
-        return result is null ? true : k(result);
+        if (intr == Intrinsic.Walk) return Walk(args[0], k);
+        var v = CallValue(c, name, bdef, fpath, intr, args);
+        return v is null ? true : k(v);
     }
 
     private Value? CallFunction(RuleNode node, Value[] args, TCall c)
@@ -140,29 +107,27 @@ internal sealed partial class Evaluator
         return UnifyValue(f, pats[i], args[i], () => UnifyArgs(f, pats, args, i + 1, k));
     }
 
-    private bool EvalIntrinsic(Intrinsic intr, Value[] a, Func<Value, bool> k)
+    private static Value? IntrinsicValue(Intrinsic intr, Value[] a)
     {
         switch (intr)
         {
-            case Intrinsic.Equal: return k(Value.Bool(a[0].Equals(a[1])));
-            case Intrinsic.NotEqual: return k(Value.Bool(!a[0].Equals(a[1])));
-            case Intrinsic.Lt: return k(Value.Bool(a[0].CompareTo(a[1]) < 0));
-            case Intrinsic.Lte: return k(Value.Bool(a[0].CompareTo(a[1]) <= 0));
-            case Intrinsic.Gt: return k(Value.Bool(a[0].CompareTo(a[1]) > 0));
-            case Intrinsic.Gte: return k(Value.Bool(a[0].CompareTo(a[1]) >= 0));
-            case Intrinsic.Member2: return k(Value.Bool(Member(a[0], a[1])));
-            case Intrinsic.Member3: return k(Value.Bool(a[2] switch
+            case Intrinsic.Equal: return Value.Bool(a[0].Equals(a[1]));
+            case Intrinsic.NotEqual: return Value.Bool(!a[0].Equals(a[1]));
+            case Intrinsic.Lt: return Value.Bool(a[0].CompareTo(a[1]) < 0);
+            case Intrinsic.Lte: return Value.Bool(a[0].CompareTo(a[1]) <= 0);
+            case Intrinsic.Gt: return Value.Bool(a[0].CompareTo(a[1]) > 0);
+            case Intrinsic.Gte: return Value.Bool(a[0].CompareTo(a[1]) >= 0);
+            case Intrinsic.Member2: return Value.Bool(Member(a[0], a[1]));
+            case Intrinsic.Member3: return Value.Bool(a[2] switch
             {
                 ArrayValue arr => a[0] is NumberValue n && Lookup(arr, n) is { } v && v.Equals(a[1]),
                 ObjectValue o => o.TryGetValue(a[0], out var ov) && ov.Equals(a[1]),
-                SetValue => false,
                 _ => false,
-            }));
-            case Intrinsic.Walk: return Walk(a[0], k);
-            case Intrinsic.Print: return k(Value.True);
-            case Intrinsic.OpaRuntime: return k(ObjectValue.Empty); // no runtime configuration to report
+            });
+            case Intrinsic.Print: return Value.True;
+            case Intrinsic.OpaRuntime: return ObjectValue.Empty; // no runtime configuration to report
         }
-        return true;
+        return null;
     }
 
     private static bool Member(Value x, Value coll)

@@ -96,7 +96,7 @@ internal sealed partial class Evaluator
     /// <summary>The full value of a node: its rules' value merged with base data and the values of its children.</summary>
     private Value? NodeValue(RuleNode node, Value? baseVal)
     {
-        if (_nodeCache[node.Id] is { } cached && baseVal is null) return cached == Undefined ? null : (Value)cached;
+        if (_nodeCache is not null && _nodeCache[node.Id] is { } cached && baseVal is null) return cached == Undefined ? null : (Value)cached;
         Value? result;
         if (node.HasRules && node.Children.Count == 0)
         {
@@ -121,7 +121,7 @@ internal sealed partial class Evaluator
             result = b.Build();
             if (node.HasRules && RuleValue(node) is ObjectValue rov) result = Merge((ObjectValue)result, rov);
         }
-        if (baseVal is null) _nodeCache[node.Id] = result ?? Undefined;
+        if (baseVal is null) (_nodeCache ??= new object?[_st.NodeCount])[node.Id] = result ?? Undefined;
         return result;
     }
 
@@ -141,7 +141,7 @@ internal sealed partial class Evaluator
     private CRule[] Candidates(RuleNode node)
     {
         var idx = node.Index;
-        if (idx is null) return _allRules.TryGetValue(node, out var all) ? all : _allRules[node] = node.Rules.ToArray();
+        if (idx is null) return node.RulesArray;
         Value? v = _input;
         foreach (var p in idx.Ref.Path)
         {
@@ -152,12 +152,11 @@ internal sealed partial class Evaluator
         return idx.UnindexedRules;
     }
 
-    private readonly Dictionary<RuleNode, CRule[]> _allRules = new();
 
     /// <summary>The value the rules mounted at <paramref name="node"/> produce (null = undefined).</summary>
     private Value? RuleValue(RuleNode node)
     {
-        if (_ruleCache[node.Id] is { } cached) return cached == Undefined ? null : (Value)cached;
+        if (_ruleCache[node.RuleId] is { } cached) return cached == Undefined ? null : (Value)cached;
         EnsureStack(node.Rules.Count > 0 ? node.Rules[0].Loc : null!);
         Value? result = node.Kind switch
         {
@@ -166,7 +165,7 @@ internal sealed partial class Evaluator
             RuleKind.Dynamic => DynamicValue(node),
             _ => null,
         };
-        _ruleCache[node.Id] = result ?? Undefined;
+        _ruleCache[node.RuleId] = result ?? Undefined;
         return result;
     }
 

@@ -37,7 +37,7 @@ internal sealed partial class Evaluator
     private List<Value[]>? _masks;
     private Dictionary<string, Replacement>? _overrides;
     private object?[] _ruleCache;
-    private object?[] _nodeCache;
+    private object?[]? _nodeCache;
     public EvalStats? Stats;
 
     private sealed class Replacement
@@ -58,8 +58,8 @@ internal sealed partial class Evaluator
         _bctx = new BuiltinContext(_opt, _opt.Now ?? DateTimeOffset.UtcNow, ct);
         _deadline = _opt.Timeout is { } t ? Stopwatch.GetTimestamp() + (long)(t.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
         _maxSteps = _opt.MaxSteps ?? long.MaxValue;
-        _ruleCache = new object?[st.NodeCount];
-        _nodeCache = new object?[st.NodeCount];
+        _ruleCache = new object?[st.RuleNodeCount];
+        _nodeCache = null;
     }
 
     // ------------------------------------------------------------------ entry points
@@ -109,12 +109,6 @@ internal sealed partial class Evaluator
 
     // ------------------------------------------------------------------ bodies and expressions
 
-    private bool EvalBody(Value?[] f, X[] body, int i, Func<bool> k)
-    {
-        if (i == body.Length) return k();
-        if (i == body.Length - 1) return EvalExpr(f, body[i], k);
-        return EvalExpr(f, body[i], () => EvalBody(f, body, i + 1, k));
-    }
 
     private bool EvalExpr(Value?[] f, X x, Func<bool> k)
     {
@@ -255,8 +249,8 @@ internal sealed partial class Evaluator
                     break;
             }
         }
-        _ruleCache = new object?[_st.NodeCount];
-        _nodeCache = new object?[_st.NodeCount];
+        _ruleCache = new object?[_st.RuleNodeCount];
+        _nodeCache = null;
         var applied = (_input, _data, _masks, _overrides, _ruleCache, _nodeCache);
         try
         {
@@ -359,6 +353,7 @@ internal sealed partial class Evaluator
 
     private bool EvalTerm(Value?[] f, T t, Func<Value, bool> k)
     {
+        if (t is TRef or TCall or TArray or TObject or TSet && TrySimple(f, t, out var sv)) return sv is null ? true : k(sv);
         switch (t)
         {
             case TConst c: return k(c.Value);

@@ -1,0 +1,290 @@
+using Pdp.Rego.Builtins;
+using Pdp.Rego.Compilation;
+using Pdp.Rego.Values;
+
+namespace Pdp.Rego.Evaluation;
+
+// Fast paths that avoid continuations: most terms yield at most one value (constants, bound variables, refs whose
+// path is ground, calls on such terms) and most expressions of a body are tests or single bindings. These are
+// evaluated directly; only iteration falls back to the continuation-passing machinery.
+internal sealed partial class Evaluator
+{
+    /// <summary>
+    /// Evaluates <paramref name="t"/> when it yields at most one value without iteration. Returns false when the term
+    /// needs the general path (an unbound variable, a comprehension, a relation); otherwise <paramref name="v"/> is
+    /// the value or null for undefined.
+    /// </summary>
+    private bool TrySimple(Value?[] f, T t, out Value? v)
+    {
+        switch (t)
+        {
+            case TConst c: v = c.Value; return true;
+            case TVar tv: v = f[tv.Slot]; return v is not null;
+            case TRef r: return TrySimpleRef(f, r, out v);
+            case TCall c: return TrySimpleCall(f, c, out v);
+            case TArray a:
+                {
+                    var items = new Value[a.Items.Length];
+                    for (int i = 0; i < items.Length; i++)
+                    {
+                        if (!TrySimple(f, a.Items[i], out var iv)) { v = null; return false; }
+                        if (iv is null) { v = null; return true; }
+                        items[i] = iv;
+                    }
+                    v = new ArrayValue(items);
+                    return true;
+                }
+            case TObject o:
+                {
+                    var b = new ObjectValue.Builder(o.Keys.Length);
+                    for (int i = 0; i < o.Keys.Length; i++)
+                    {
+                        if (!TrySimple(f, o.Keys[i], out var kv) || !TrySimple(f, o.Values[i], out var vv)) { v = null; return false; }
+                        if (kv is null || vv is null) { v = null; return true; }
+                        b.Set(kv, vv);
+                    }
+                    v = b.Build();
+                    return true;
+                }
+            case TSet s:
+                {
+                    var items = new Value[s.Items.Length];
+                    for (int i = 0; i < items.Length; i++)
+                    {
+                        if (!TrySimple(f, s.Items[i], out var iv)) { v = null; return false; }
+                        if (iv is null) { v = null; return true; }
+                        items[i] = iv;
+                    }
+                    v = SetValue.Of(items);
+                    return true;
+                }
+        }
+        v = null;
+        return false;
+    }
+
+    private bool TrySimpleKey(Value?[] f, T p, out Value? key)
+    {
+        switch (p)
+        {
+            case TConst c: key = c.Value; return true;
+            case TVar tv: key = f[tv.Slot]; return key is not null;
+            case TArray or TObject or TSet or TCompr: key = null; return false;
+            default: return TrySimple(f, p, out key);
+        }
+    }
+
+    private bool TrySimpleRef(Value?[] f, TRef r, out Value? v)
+    {
+        v = null;
+        Value? cur;
+        int i = 0;
+        var path = r.Path;
+        if (r.Root == RootKind.Input) cur = _input;
+        else if (r.Root == RootKind.Data)
+        {
+            // Walk the rule tree alongside base data while keys are ground.
+            RuleNode? node = _st.Root;
+            Value? baseVal = _data;
+            while (node is not null)
+            {
+                if (node.HasRules || i == path.Length)
+                {
+                    cur = node.HasRules && node.Children.Count == 0 && baseVal is null ? RuleValue(node) : NodeValue(node, baseVal);
+                    goto Plain;
+                }
+                if (!TrySimpleKey(f, path[i], out var key)) return false;
+                if (key is null) return true;
+                if (key is NumberValue num && (baseVal is ObjectValue || node.Children.Count > 0)
+                    && Lookup(baseVal ?? ObjectValue.Empty, key) is null && Child(node, key) is null)
+                    key = new StringValue(num.ToText());
+                node = Child(node, key);
+                baseVal = baseVal is null ? null : Lookup(baseVal, key);
+                if (baseVal is not null && baseVal is not ObjectValue && node is not null) baseVal = null;
+                i++;
+            }
+            // Below the rule tree: base data only (number keys still find string keys).
+            cur = baseVal;
+            while (i < path.Length && cur is ObjectValue bobj)
+            {
+                if (!TrySimpleKey(f, path[i], out var bk)) return false;
+                if (bk is null) return true;
+                var nx = Lookup(bobj, bk);
+                if (nx is null && bk is NumberValue bn) nx = Lookup(bobj, new StringValue(bn.ToText()));
+                if (nx is null) return true;
+                cur = nx; i++;
+            }
+        }
+        else
+        {
+            if (!TrySimple(f, r.Head!, out cur)) return false;
+        }
+    Plain:
+        while (i < path.Length)
+        {
+            if (cur is null) return PathIsSimple(f, path, i);
+            if (!TrySimpleKey(f, path[i], out var key)) return false;
+            if (key is null) return true;
+            cur = Lookup(cur, key);
+            i++;
+        }
+        v = cur;
+        return true;
+    }
+
+    /// <summary>True when the rest of a path has no unbound variables (so "undefined" is the complete answer).</summary>
+    private static bool PathIsSimple(Value?[] f, T[] path, int i)
+    {
+        for (; i < path.Length; i++)
+        {
+            if (path[i] is TVar tv && f[tv.Slot] is null) return false;
+            if (path[i] is TArray or TObject or TSet or TCompr) return false;
+        }
+        return true;
+    }
+
+    private bool TrySimpleCall(Value?[] f, TCall c, out Value? v)
+    {
+        v = null;
+        if (c.Intrinsic is Intrinsic.Print or Intrinsic.Walk) return false;
+        if (_overrides is not null) return false;
+        var args = c.Args.Length == 0 ? [] : new Value[c.Args.Length];
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (!TrySimple(f, c.Args[i], out var a)) return false;
+            if (a is null) return true;
+            args[i] = a;
+        }
+        v = CallValue(c, c.Name, c.Builtin, c.FunctionPath, c.Intrinsic, args);
+        return true;
+    }
+
+    /// <summary>The result of calling a built-in, function or intrinsic (not walk/print) on ground arguments.</summary>
+    private Value? CallValue(TCall c, string name, BuiltinDefinition? bdef, Value[]? fpath, Intrinsic intr, Value[] args)
+    {
+        if (fpath is not null)
+        {
+            var node = _st.Root.Find(fpath);
+            return node is null ? null : CallFunction(node, args, c);
+        }
+        if (intr == Intrinsic.Unsupported)
+        {
+            if (_opt.StrictBuiltinErrors) throw new RegoException("eval_builtin_error", $"{name}: built-in not supported by this engine (mock it with `with`)", c.Loc);
+            return null;
+        }
+        if (intr != Intrinsic.None) return IntrinsicValue(intr, args);
+        if (bdef is null || args.Length != bdef.Arity) return null;
+        try
+        {
+            return bdef.Function(_bctx, args);
+        }
+        catch (BuiltinException e)
+        {
+            if (_opt.StrictBuiltinErrors) throw new RegoException(e.Code, e.Message, c.Loc);
+            return null;
+        }
+        catch (RegoException) { throw; }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            if (_opt.StrictBuiltinErrors) throw new RegoException("eval_builtin_error", $"{bdef.Name}: {e.Message}", c.Loc);
+            return null;
+        }
+    }
+
+    // ------------------------------------------------------------------ bodies
+
+    /// <summary>
+    /// Runs a body: leading expressions that yield at most one solution are evaluated in place (their bindings
+    /// undone on return); the first iterating expression continues through the general path.
+    /// </summary>
+    private bool EvalBody(Value?[] f, X[] body, int i, Func<bool> k)
+    {
+        Span<int> bound = stackalloc int[16];
+        int nb = 0;
+        try
+        {
+            while (i < body.Length)
+            {
+                var r = TryInline(f, body[i], bound, ref nb);
+                if (r < 0) break;
+                if (r == 0) return true;
+                i++;
+            }
+            return i == body.Length ? k() : EvalBodyGeneral(f, body, i, k);
+        }
+        finally
+        {
+            for (int j = 0; j < nb; j++) f[bound[j]] = null;
+        }
+    }
+
+    private bool EvalBodyGeneral(Value?[] f, X[] body, int i, Func<bool> k)
+    {
+        if (i == body.Length - 1) return EvalExpr(f, body[i], k);
+        return EvalExpr(f, body[i], () => EvalBody(f, body, i + 1, k));
+    }
+
+    /// <summary>1 = succeeded (bindings recorded in <paramref name="bound"/>), 0 = failed, -1 = needs the general path.</summary>
+    private int TryInline(Value?[] f, X x, Span<int> bound, ref int nb)
+    {
+        if (x.With.Length > 0) return -1;
+        Step();
+        if (x.Negated)
+        {
+            if (x is XTerm nt && TrySimple(f, nt.Term, out var nv))
+                return nv is null || nv is BooleanValue { Value: false } ? 1 : 0;
+            EnsureStack(x.Loc);
+            bool found = false;
+            EvalExprInner(f, x, () => { found = true; return false; });
+            return found ? 0 : 1;
+        }
+        switch (x)
+        {
+            case XTerm t:
+                {
+                    if (!TrySimple(f, t.Term, out var v)) return -1;
+                    if (v is null || v is BooleanValue { Value: false }) return 0;
+                    if (t.ResultSlot >= 0) f[t.ResultSlot] = v;
+                    return 1;
+                }
+            case XUnify u:
+                {
+                    if (nb >= bound.Length) return -1;
+                    if (u.Left is TVar lv && f[lv.Slot] is null)
+                    {
+                        if (u.Right is TVar rv0 && f[rv0.Slot] is null) return -1;
+                        if (!TrySimple(f, u.Right, out var rv)) return -1;
+                        if (rv is null) return 0;
+                        f[lv.Slot] = rv; bound[nb++] = lv.Slot;
+                        if (u.ResultSlot >= 0) f[u.ResultSlot] = Value.True;
+                        return 1;
+                    }
+                    if (u.Right is TVar rvar && f[rvar.Slot] is null)
+                    {
+                        if (!TrySimple(f, u.Left, out var lval)) return -1;
+                        if (lval is null) return 0;
+                        f[rvar.Slot] = lval; bound[nb++] = rvar.Slot;
+                        if (u.ResultSlot >= 0) f[u.ResultSlot] = Value.True;
+                        return 1;
+                    }
+                    if (HasUnboundPatternVars(f, u.Left) || HasUnboundPatternVars(f, u.Right)) return -1;
+                    if (!TrySimple(f, u.Left, out var a)) return -1;
+                    if (a is null) return 0;
+                    if (!TrySimple(f, u.Right, out var b)) return -1;
+                    if (b is null || !a.Equals(b)) return 0;
+                    if (u.ResultSlot >= 0) f[u.ResultSlot] = Value.True;
+                    return 1;
+                }
+            case XEvery e:
+                {
+                    if (!TrySimple(f, e.Collection, out var coll)) return -1;
+                    if (coll is null) return 0;
+                    EnsureStack(x.Loc);
+                    if (!EvalEvery(f, e, coll)) return 0;
+                    if (e.ResultSlot >= 0) f[e.ResultSlot] = Value.True;
+                    return 1;
+                }
+        }
+        return -1;
+    }
+}
