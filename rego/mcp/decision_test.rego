@@ -58,3 +58,27 @@ test_allow_needs_a_grant_even_without_deny_reasons if {
 	d.require_approval == false
 	codes(d) == {"default_deny"}
 }
+
+# Odd shapes anywhere in the input never raise an evaluation error and never allow.
+test_malformed_inputs_are_denied_without_errors if {
+	inputs := [
+		"not an object",
+		{"workload": "spiffe://example.org/agent/x"},
+		{"workload": {"spiffe_id": 42}},
+		{"workload": {"spiffe_id": agent_x}, "tool": "read_text_file"},
+		{"workload": {"spiffe_id": agent_x}, "tool": {"server": ["filesystem"], "name": "read_text_file"}},
+		{"workload": {"spiffe_id": agent_x}, "tool": {"server": "filesystem", "name": "read_text_file", "arguments": ["x"]}},
+		{"workload": {"spiffe_id": agent_x}, "tool": {"server": "filesystem", "name": "write_file", "arguments": {"path": ["/tmp", 1]}}},
+		{"workload": {"spiffe_id": agent_x}, "tool": {"server": "filesystem", "name": "write_file", "arguments": {"path": null}, "annotations": {"destructiveHint": 1}}},
+		{"workload": {"spiffe_id": agent_x}, "tool": {"server": "payments", "name": "get_balance"}, "credential": "token"},
+		{"workload": {"spiffe_id": agent_x}, "tool": {"server": "mail", "name": "send_email"}, "session": {"history": "lots"}},
+		{"workload": {"spiffe_id": agent_x}, "tool": {"server": "mail", "name": "send_email"}, "session": {"history": [1, "x", {"labels": "sensitive", "decision": 7}]}},
+		{"workload": {"spiffe_id": agent_x}, "tool": {"server": "filesystem", "name": "read_text_file", "arguments": {"path": "/tmp/policypoint-demo/elsewhere/a"}}, "credential": {"kind": "jit", "expires_at": "tomorrow", "issued_at_ns": "0"}},
+		{"workload": {"spiffe_id": agent_x}, "tool": {"server": "filesystem", "name": "read_text_file", "arguments": {"path": "/etc/passwd"}}, "request": {"time_ns": "now"}},
+	]
+	every inp in inputs {
+		d := mcp.decision with input as inp
+		d.allow == false
+		count(d.reasons) > 0
+	}
+}

@@ -51,6 +51,7 @@ grant_expired(grant) if {
 # --- argument constraints ------------------------------------------------------------------------
 
 arguments_allowed(grant) if {
+	not arguments_malformed
 	count(bad_path_args) == 0
 	every pair in path_args {
 		path_allowed(grant, pair[1])
@@ -103,6 +104,8 @@ deny contains reason("argument_not_allowed", msg, "policypoint.mcp.arguments") i
 	count(argument_problems) == 0
 	msg := "no single matching grant accepts all arguments of this call"
 }
+
+argument_problems contains "the arguments must be an object" if arguments_malformed
 
 argument_problems contains sprintf("argument %s must be a path string or an array of path strings", [name]) if {
 	some name in bad_path_args

@@ -211,3 +211,16 @@ test_arguments_split_across_grants_are_denied if {
 	allowed(d2)
 	d2.reasons[0].message == "allowed by grant a"
 }
+
+test_deny_arguments_that_are_not_an_object if {
+	call_input := fs("read_text_file", ["/etc/passwd"])
+	d := mcp.decision with input as call_input
+	denied_with(d, "argument_not_allowed")
+	d.reasons[0].message == "the arguments must be an object"
+}
+
+test_null_arguments_are_no_arguments if {
+	call_input := fs("list_allowed_directories", null)
+	d := mcp.decision with input as call_input
+	allowed(d)
+}

@@ -63,6 +63,13 @@ default arguments := {}
 
 arguments := input.tool.arguments if is_object(input.tool.arguments)
 
+# Arguments that are present but not an object cannot be checked against any constraint: deny them.
+arguments_malformed if {
+	_ = input.tool.arguments
+	not is_object(input.tool.arguments)
+	input.tool.arguments != null
+}
+
 # MCP tool annotations arrive as strings ("true"/"false"); booleans are accepted too.
 default annotations := {}
 
