@@ -224,3 +224,23 @@ test_null_arguments_are_no_arguments if {
 	d := mcp.decision with input as call_input
 	allowed(d)
 }
+
+test_deny_paths_that_dodge_prefixes if {
+	every p in [
+		concat("", [workspace, "/./secrets/api-keys.txt"]),
+		concat("", [workspace, "//secrets/api-keys.txt"]),
+		concat("", [workspace, "/secrets/."]),
+		"~/notes.txt",
+	] {
+		call_input := fs("read_text_file", {"path": p})
+		d := mcp.decision with input as call_input
+		denied_with(d, "argument_not_allowed")
+	}
+}
+
+test_trailing_slash_is_still_within_prefix if {
+	call_input := fs("list_directory", {"path": concat("", [secrets, "/"])})
+	d := mcp.decision with input as call_input
+	allowed(d)
+	d.labels == ["sensitive"]
+}

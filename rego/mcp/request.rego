@@ -116,13 +116,17 @@ bad_path_args contains name if {
 	not is_string(element)
 }
 
-# A path we refuse to reason about: relative, or with a ".." segment that could climb out of a prefix.
+# A path we refuse to reason about: relative (or "~/..."), with a ".." segment that could climb out of a prefix,
+# or spelled so that string prefixes mislead ("/ws/./secrets" or "/ws//secrets" would escape the sensitive prefix
+# "/ws/secrets" while naming the same file).
 path_malformed(p) if not startswith(p, "/")
 
 path_malformed(p) if {
 	some segment in split(p, "/")
-	segment == ".."
+	segment in {".", ".."}
 }
+
+path_malformed(p) if contains(p, "//")
 
 # p is the prefix itself or lies below it, on a segment boundary: "/a/b" is within "/a" but
 # "/a-other" is not.
