@@ -61,8 +61,8 @@ credential_ttl_ns := credential_expires_ns - now_ns if not credential_issued_ns
 
 # --- deny reasons --------------------------------------------------------------------------------
 
+# Any credential with an expiry, whatever its kind (even an unspecified one), must not have expired.
 deny contains reason("credential_expired", msg, "policypoint.mcp.credentials") if {
-	credential_present
 	credential_expires_ns <= now_ns
 	msg := sprintf("credential %v expired %v seconds ago", [object.get(credential, "id", ""), (now_ns - credential_expires_ns) / 1000000000])
 }

@@ -120,3 +120,11 @@ test_deny_unknown_credential_kind if {
 	d := mcp.decision with input as call_input
 	denied_with(d, "credential_kind_unknown")
 }
+
+test_deny_expired_credential_of_unspecified_kind if {
+	cred := {"id": "c-unknown", "issued_at_ns": now - hour, "expires_at_ns": now - minute}
+	call_input := set_field(read_notes, "credential", cred)
+	d := mcp.decision with input as call_input
+	denied_with(d, "credential_expired")
+	codes(d) == {"credential_expired"}
+}
