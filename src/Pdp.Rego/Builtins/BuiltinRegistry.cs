@@ -96,7 +96,7 @@ public static class BuiltinRegistry
     private static Action<Builder>[] Categories =>
     [
         RegexBuiltins.Register, GlobBuiltins.Register, TimeBuiltins.Register, NetBuiltins.Register, EncodingBuiltins.Register,
-        JsonBuiltins.Register, UuidBuiltins.Register, SemverBuiltins.Register, GraphBuiltins.Register, CryptoBuiltins.Register, RandBuiltins.Register,
+        JsonBuiltins.Register, UuidBuiltins.Register, SemverBuiltins.Register, GraphBuiltins.Register, CryptoBuiltins.Register, RandBuiltins.Register, JsonSchemaBuiltins.Register,
         Comparison.Register, Arithmetic.Register, Aggregates.Register, Arrays.Register, Sets.Register, Types.Register,
         Casts.Register, Membership.Register, Strings.Register, Sprintf.Register, Objects.Register, Bits.Register, Units.Register,
     ];

@@ -90,6 +90,10 @@ public static class TimeBuiltins
         return ToNanos(seconds, nanos, out ns) || !(outOfRange = true);
     }
 
+    /// <summary>True when <paramref name="s"/> is RFC 3339 date-time text (any year), e.g. for JSON Schema's
+    /// <c>date-time</c> format.</summary>
+    internal static bool TryParseRfc3339Lenient(string s) => TryParseRfc3339(s, out _, out var outOfRange) || outOfRange;
+
     private static bool Digits(string s, int start, int count, out int value)
     {
         value = 0;
