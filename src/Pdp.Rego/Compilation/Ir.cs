@@ -38,6 +38,9 @@ internal sealed class TRef : T
     public RootKind? Root { get; init; }
     public T? Head { get; init; }
     public required T[] Path { get; init; }
+    /// <summary>Evaluator cache for constant data refs: 0 unknown, 1 <see cref="TargetNode"/> is the rule node it names, 2 none.</summary>
+    internal int TargetState;
+    internal RuleNode? TargetNode;
 }
 
 internal sealed class TArray : T { public required T[] Items { get; init; } }

@@ -70,26 +70,46 @@ internal sealed partial class Evaluator
         return v is null ? true : k(v);
     }
 
+    private static readonly Func<bool> StopK = () => false;
+
     private Value? CallFunction(RuleNode node, Value[] args, TCall c)
     {
         EnsureStack(c.Loc);
         Value? result = null;
-        foreach (var rule in node.Rules)
+        CRule? resultRule = null;
+        void Record(CRule r, Value v)
+        {
+            if (result is null) { result = v; resultRule = r; }
+            else if (!result.Equals(v))
+                throw new RegoException("eval_conflict_error", $"functions must not produce multiple outputs for same inputs: function {r.PathString} produced conflicting values for the same inputs", r.Loc);
+        }
+        foreach (var rule in node.RulesArray)
         {
             for (var r = rule; r is not null; r = r.Else)
             {
                 if (Stats is not null) Stats.RuleEvaluations++;
-                bool any = false;
                 var fr = new Value?[r.SlotCount];
+                bool direct = BindArgsDirect(fr, r.Args!, args, out var argsOk);
+                if (direct && !argsOk) continue;
+                bool any = false;
                 var rr = r;
-                UnifyArgs(fr, r.Args!, args, 0, () => EvalBody(fr, rr.Body, 0, () => EvalTerm(fr, rr.Value!, v =>
+                if (r.Value is TConst cv)
                 {
-                    any = true;
-                    if (result is null) result = v;
-                    else if (!result.Equals(v))
-                        throw new RegoException("eval_conflict_error", $"functions must not produce multiple outputs for same inputs: function {rr.PathString} produced conflicting values for the same inputs", rr.Loc);
-                    return rr.Value is not TConst;
-                })));
+                    // A constant result: one solution of the body is enough.
+                    if (direct) any = !EvalBody(fr, r.Body, 0, StopK);
+                    else UnifyArgs(fr, r.Args!, args, 0, () => { any = !EvalBody(fr, rr.Body, 0, StopK); return !any; });
+                    if (any) Record(r, cv.Value);
+                }
+                else
+                {
+                    Func<bool> body = () => EvalBody(fr, rr.Body, 0, () => EvalTerm(fr, rr.Value!, v =>
+                    {
+                        any = true;
+                        Record(rr, v);
+                        return true;
+                    }));
+                    if (direct) body(); else UnifyArgs(fr, r.Args!, args, 0, body);
+                }
                 if (any) break;
             }
         }
@@ -99,6 +119,21 @@ internal sealed partial class Evaluator
             EvalTerm(fr, d.Value!, v => { result = v; return false; });
         }
         return result;
+    }
+
+    /// <summary>Binds arguments to parameters that are plain variables or constants (no closures needed).</summary>
+    private static bool BindArgsDirect(Value?[] fr, T[] pats, Value[] args, out bool ok)
+    {
+        ok = true;
+        foreach (var p in pats) if (p is not (TVar or TConst)) return false;
+        for (int i = 0; i < pats.Length; i++)
+        {
+            if (pats[i] is TConst c) { if (!c.Value.Equals(args[i])) { ok = false; break; } continue; }
+            var slot = ((TVar)pats[i]).Slot;
+            if (fr[slot] is { } prev) { if (!prev.Equals(args[i])) { ok = false; break; } }
+            else fr[slot] = args[i];
+        }
+        return true;
     }
 
     private bool UnifyArgs(Value?[] f, T[] pats, Value[] args, int i, Func<bool> k)

@@ -175,6 +175,18 @@ internal sealed partial class Evaluator
         CRule? first = null;
         foreach (var rule in Candidates(node))
         {
+            if (rule.Else is null && rule.Value is TConst cv)
+            {
+                // A constant value (e.g. `allow if ...`): one solution of the body is enough.
+                if (Stats is not null) Stats.RuleEvaluations++;
+                if (!EvalBody(new Value?[rule.SlotCount], rule.Body, 0, StopK))
+                {
+                    if (result is null) { result = cv.Value; first = rule; }
+                    else if (!result.Equals(cv.Value))
+                        throw new RegoException("eval_conflict_error", $"complete rules must not produce multiple outputs: rule {rule.PathString} produced conflicting values", rule.Loc);
+                }
+                continue;
+            }
             EvalChain(rule, (r, fr) => EvalTerm(fr, r.Value!, v =>
             {
                 if (result is null) { result = v; first = r; }

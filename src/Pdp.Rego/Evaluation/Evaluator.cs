@@ -143,6 +143,7 @@ internal sealed partial class Evaluator
                 return Unify(f, u.Left, u.Right, k);
             case XSomeIn s:
                 if (s.ResultSlot >= 0) f[s.ResultSlot] = Value.True;
+                if (TrySimple(f, s.Collection, out var sc)) return sc is null ? true : IterateSomeIn(f, s, sc, k);
                 return EvalTerm(f, s.Collection, coll => IterateSomeIn(f, s, coll, k));
             case XEvery e:
                 if (e.ResultSlot >= 0) f[e.ResultSlot] = Value.True;
@@ -159,8 +160,7 @@ internal sealed partial class Evaluator
                 for (int i = 0; i < a.Count; i++)
                 {
                     var item = a[i];
-                    var idx = NumberValue.FromInt64(i);
-                    bool go = s.Key is null ? UnifyValue(f, s.Value, item, k) : UnifyValue(f, s.Key, idx, () => UnifyValue(f, s.Value, item, k));
+                    bool go = s.Key is null ? UnifyValue(f, s.Value, item, k) : UnifyValue(f, s.Key, NumberValue.FromInt64(i), () => UnifyValue(f, s.Value, item, k));
                     if (!go) return false;
                 }
                 return true;

@@ -83,6 +83,17 @@ internal sealed partial class Evaluator
         if (r.Root == RootKind.Input) cur = _input;
         else if (r.Root == RootKind.Data)
         {
+            if (_masks is null && ReferenceEquals(_data, _st.Data))
+            {
+                var state = r.TargetState;
+                if (state == 0) state = ResolveTarget(r);
+                if (state == 1)
+                {
+                    var tn = r.TargetNode!;
+                    v = tn.HasRules && tn.Children.Count == 0 ? RuleValue(tn) : NodeValue(tn, null);
+                    return true;
+                }
+            }
             // Walk the rule tree alongside base data while keys are ground.
             RuleNode? node = _st.Root;
             Value? baseVal = _data;
@@ -132,6 +143,27 @@ internal sealed partial class Evaluator
         return true;
     }
 
+    /// <summary>Resolves (once per ref, shared by all evaluations) a constant data ref that names a rule node exactly.</summary>
+    private int ResolveTarget(TRef r)
+    {
+        RuleNode? node = _st.Root;
+        Value? baseVal = _st.Data;
+        foreach (var p in r.Path)
+        {
+            if (p is not TConst c || node is null || node.HasRules) { node = null; break; }
+            node = node.Children.TryGetValue(c.Value, out var next) ? next : null;
+            baseVal = baseVal is null ? null : Lookup(baseVal, c.Value);
+        }
+        if (node is not null && baseVal is null && node.HasRules)
+        {
+            r.TargetNode = node;
+            r.TargetState = 1;
+            return 1;
+        }
+        r.TargetState = 2;
+        return 2;
+    }
+
     /// <summary>True when the rest of a path has no unbound variables (so "undefined" is the complete answer).</summary>
     private static bool PathIsSimple(Value?[] f, T[] path, int i)
     {
@@ -148,15 +180,36 @@ internal sealed partial class Evaluator
         v = null;
         if (c.Intrinsic is Intrinsic.Print or Intrinsic.Walk) return false;
         if (_overrides is not null) return false;
-        var args = c.Args.Length == 0 ? [] : new Value[c.Args.Length];
-        for (int i = 0; i < args.Length; i++)
+        var args = RentArgs(c.Args.Length);
+        try
         {
-            if (!TrySimple(f, c.Args[i], out var a)) return false;
-            if (a is null) return true;
-            args[i] = a;
+            for (int i = 0; i < args.Length; i++)
+            {
+                if (!TrySimple(f, c.Args[i], out var a)) return false;
+                if (a is null) return true;
+                args[i] = a;
+            }
+            v = CallValue(c, c.Name, c.Builtin, c.FunctionPath, c.Intrinsic, args);
+            return true;
         }
-        v = CallValue(c, c.Name, c.Builtin, c.FunctionPath, c.Intrinsic, args);
-        return true;
+        finally { ReturnArgs(args); }
+    }
+
+    // Argument arrays for direct calls, reused within one evaluation (built-ins only read their span).
+    private readonly Stack<Value[]>?[] _argPool = new Stack<Value[]>?[5];
+
+    private Value[] RentArgs(int n)
+    {
+        if (n == 0) return [];
+        if (n < _argPool.Length && _argPool[n] is { Count: > 0 } st) return st.Pop();
+        return new Value[n];
+    }
+
+    private void ReturnArgs(Value[] a)
+    {
+        if (a.Length == 0 || a.Length >= _argPool.Length) return;
+        Array.Clear(a);
+        (_argPool[a.Length] ??= new Stack<Value[]>(4)).Push(a);
     }
 
     /// <summary>The result of calling a built-in, function or intrinsic (not walk/print) on ground arguments.</summary>
