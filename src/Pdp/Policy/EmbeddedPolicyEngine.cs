@@ -63,7 +63,7 @@ public sealed class EmbeddedPolicyEngine : IPolicyEngine
     public LoadedPolicy LoadFrom(string path) => Load(PolicyLoader.Load(path), Path.GetFullPath(path));
 
     /// <inheritdoc />
-    public ValueTask<PolicyEvaluation> EvaluateAsync(JsonObject input, DateTimeOffset now, CancellationToken cancellationToken = default)
+    public ValueTask<PolicyEvaluation> EvaluateAsync(PolicyInput input, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         var loaded = Current;
         if (loaded is null) return ValueTask.FromResult(PolicyEvaluation.Failed("", "no policy is loaded", 0));
@@ -71,7 +71,7 @@ public sealed class EmbeddedPolicyEngine : IPolicyEngine
         try
         {
             var options = new EvalOptions { Now = now, Timeout = _timeout };
-            var value = loaded.Policy.Evaluate(_entrypoint, Value.FromJson(input.ToJsonString()), options, cancellationToken);
+            var value = loaded.Policy.Evaluate(_entrypoint, Value.FromJson(input.Json), options, cancellationToken);
             var micros = (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
             if (value is null) return ValueTask.FromResult(new PolicyEvaluation(null, false, loaded.Revision, null, micros));
             return ValueTask.FromResult(new PolicyEvaluation(JsonNode.Parse(value.ToJson()), true, loaded.Revision, null, micros));

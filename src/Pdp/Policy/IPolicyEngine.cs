@@ -32,8 +32,8 @@ public interface IPolicyEngine
     string Revision { get; }
 
     /// <summary>Evaluates the configured entrypoint against <paramref name="input"/> (the Rego input document).</summary>
-    /// <param name="input">The input document; not modified.</param>
+    /// <param name="input">The input document and its canonical JSON; not modified.</param>
     /// <param name="now">The request time, used for <c>time.now_ns</c> so it matches <c>input.request.time_ns</c>.</param>
     /// <param name="cancellationToken">Cancels a long evaluation.</param>
-    ValueTask<PolicyEvaluation> EvaluateAsync(JsonObject input, DateTimeOffset now, CancellationToken cancellationToken = default);
+    ValueTask<PolicyEvaluation> EvaluateAsync(PolicyInput input, DateTimeOffset now, CancellationToken cancellationToken = default);
 }

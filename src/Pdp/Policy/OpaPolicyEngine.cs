@@ -49,13 +49,13 @@ public sealed class OpaPolicyEngine : IPolicyEngine
     }
 
     /// <inheritdoc />
-    public async ValueTask<PolicyEvaluation> EvaluateAsync(JsonObject input, DateTimeOffset now, CancellationToken cancellationToken = default)
+    public async ValueTask<PolicyEvaluation> EvaluateAsync(PolicyInput input, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         var start = Stopwatch.GetTimestamp();
         long Micros() => (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
         try
         {
-            var body = "{\"input\":" + input.ToJsonString() + "}";
+            var body = "{\"input\":" + input.Json + "}";
             using var content = new StringContent(body, Encoding.UTF8, "application/json");
             using var response = await _http.PostAsync(_dataPath, content, cancellationToken).ConfigureAwait(false);
             var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);

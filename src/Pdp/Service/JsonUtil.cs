@@ -77,7 +77,11 @@ public static class JsonUtil
             case null: w.WriteNullValue(); break;
             case JsonObject obj:
                 w.WriteStartObject();
-                foreach (var (k, v) in obj.OrderBy(p => p.Key, StringComparer.Ordinal))
+                var props = new KeyValuePair<string, JsonNode?>[obj.Count];
+                var i = 0;
+                foreach (var p in obj) props[i++] = p;
+                if (props.Length > 1) Array.Sort(props, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
+                foreach (var (k, v) in props)
                 {
                     w.WritePropertyName(k);
                     WriteCanonical(w, v);

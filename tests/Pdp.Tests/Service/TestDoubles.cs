@@ -21,10 +21,10 @@ internal sealed class FakePolicyEngine : IPolicyEngine
 
     public string Revision { get; set; } = "rev-1";
 
-    public ValueTask<PolicyEvaluation> EvaluateAsync(JsonObject input, DateTimeOffset now, CancellationToken cancellationToken = default)
+    public ValueTask<PolicyEvaluation> EvaluateAsync(PolicyInput input, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
-        Inputs.Enqueue((JsonObject)input.DeepClone());
-        return ValueTask.FromResult(Decide(input));
+        Inputs.Enqueue((JsonObject)input.Document.DeepClone());
+        return ValueTask.FromResult(Decide(input.Document));
     }
 
     /// <summary>A defined result with the decision object given as JSON.</summary>

@@ -1,0 +1,426 @@
+// Pdp.LoadBench: N concurrent gRPC Check callers over loopback for D seconds against `pdp serve`, then the same load
+// against a no-op gRPC AuthorizationService (this program, as a child process) as the floor.
+//
+//   dotnet run -c Release --project bench/Pdp.LoadBench -- [options]
+//     --duration S       measured seconds per target (default 10)        --long   same as --duration 60
+//     --warmup S         unmeasured seconds before each run (default 3)
+//     --concurrency N    concurrent callers (default 64)                --connections N  HTTP/2 connections (default 2)
+//     --policy DIR       bundle for pdp serve (default: rego/ of the repository)
+//     --db CONN          PostgreSQL of the decision log (default: a throwaway cluster via scripts/pg.sh)
+//     --pdp-dll PATH     pdp.dll to run (default: src/Pdp/bin/Release/net10.0/pdp.dll)
+//     --request-ids      give every Check a unique request_id (adds the idempotency lookup to each call)
+//     --skip-floor       do not run the no-op floor
+// Prints throughput, p50/p99/p99.9/max latency, errors, peak RSS of the server process, and PDP/floor ratios.
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using PolicyPoint.V1;
+
+namespace Pdp.LoadBench;
+
+internal static class Program
+{
+    private static async Task<int> Main(string[] args)
+    {
+        if (args.Length >= 2 && args[0] == "--serve-noop") return await NoopServer.RunAsync(int.Parse(args[1], CultureInfo.InvariantCulture));
+        BenchOptions options;
+        try { options = BenchOptions.Parse(args); }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"Pdp.LoadBench: {e.Message}");
+            return 2;
+        }
+        return await Bench.RunAsync(options);
+    }
+}
+
+/// <summary>Command-line settings of one benchmark run.</summary>
+internal sealed class BenchOptions
+{
+    public int DurationSeconds { get; private set; } = 10;
+    public int WarmupSeconds { get; private set; } = 3;
+    public int Concurrency { get; private set; } = 64;
+    public int Connections { get; private set; } = 2;
+    public string? Policy { get; private set; }
+    public string? Db { get; private set; }
+    public string? PdpDll { get; private set; }
+    public bool RequestIds { get; private set; }
+    public bool SkipFloor { get; private set; }
+
+    public static BenchOptions Parse(string[] args)
+    {
+        var o = new BenchOptions();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            int Int(int min, int max)
+            {
+                var name = args[i];
+                var v = Next();
+                return int.TryParse(v, out var n) && n >= min && n <= max ? n : throw new ArgumentException($"{name} must be an integer in {min}..{max}, got '{v}'");
+            }
+            switch (args[i])
+            {
+                case "--duration": o.DurationSeconds = Int(1, 3600); break;
+                case "--long": o.DurationSeconds = 60; break;
+                case "--warmup": o.WarmupSeconds = Int(0, 600); break;
+                case "--concurrency": o.Concurrency = Int(1, 4096); break;
+                case "--connections": o.Connections = Int(1, 64); break;
+                case "--policy": o.Policy = Next(); break;
+                case "--db": o.Db = Next(); break;
+                case "--pdp-dll": o.PdpDll = Next(); break;
+                case "--request-ids": o.RequestIds = true; break;
+                case "--skip-floor": o.SkipFloor = true; break;
+                default: throw new ArgumentException($"unknown option {args[i]} (see the header of Program.cs)");
+            }
+        }
+        return o;
+    }
+}
+
+/// <summary>Latency and count figures of one target.</summary>
+internal sealed record RunResult(string Target, long Ok, long Errors, double Seconds, double P50Ms, double P99Ms, double P999Ms, double MaxMs,
+    long PeakRssBytes, IReadOnlyDictionary<Decision, long> Decisions)
+{
+    public double PerSecond => Ok / Seconds;
+}
+
+internal static class Bench
+{
+    public static async Task<int> RunAsync(BenchOptions o)
+    {
+        var root = FindRepoRoot();
+        var runId = "bench-" + Guid.NewGuid().ToString("N")[..8];
+        var temp = Directory.CreateTempSubdirectory("pdp-bench-").FullName;
+        // pg.sh runs PostgreSQL as user postgres when we are root: it must be able to enter this folder.
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(temp, (UnixFileMode)0b111_101_101);
+        string? pgDir = null;
+        var db = o.Db;
+        try
+        {
+            if (db is null)
+            {
+                pgDir = Path.Combine(temp, "pg");
+                db = await Shell.RunAsync("bash", Path.Combine(root, "scripts", "pg.sh"), "start", pgDir, FreePort().ToString(CultureInfo.InvariantCulture));
+                db = db.Trim();
+                Console.WriteLine($"PostgreSQL (throwaway): {db}");
+            }
+            var pdpDll = o.PdpDll ?? Path.Combine(root, "src", "Pdp", "bin", "Release", "net10.0", "pdp.dll");
+            if (!File.Exists(pdpDll)) throw new FileNotFoundException($"{pdpDll} not found: build it first (dotnet build src/Pdp/Pdp.csproj -c Release) or pass --pdp-dll");
+            var policy = o.Policy ?? Path.Combine(root, "rego");
+
+            Console.WriteLine($"Load: {o.Concurrency} callers over {o.Connections} HTTP/2 connection(s), {o.WarmupSeconds} s warm-up + {o.DurationSeconds} s measured, request_id {(o.RequestIds ? "unique per call" : "none")}");
+            Console.WriteLine($"Machine: {Environment.ProcessorCount} cores; generator and server share them.");
+
+            var pdpPort = FreePort();
+            var pdp = await Server.StartAsync("dotnet", [pdpDll, "serve", "--policy", policy, "--db", db, "--listen", $"127.0.0.1:{pdpPort}", "--spool", Path.Combine(temp, "spool")], pdpPort);
+            RunResult pdpResult;
+            DateTimeOffset start;
+            try
+            {
+                start = DateTimeOffset.UtcNow;
+                pdpResult = await Load.RunAsync("pdp serve", pdp, o, runId);
+            }
+            finally
+            {
+                await pdp.StopAsync();
+            }
+            var logged = await CountLoggedAsync(db, runId);
+
+            RunResult? floor = null;
+            if (!o.SkipFloor)
+            {
+                var floorPort = FreePort();
+                var (exe, prefix) = SelfCommand();
+                var noop = await Server.StartAsync(exe, [.. prefix, "--serve-noop", floorPort.ToString(CultureInfo.InvariantCulture)], floorPort);
+                try { floor = await Load.RunAsync("no-op floor", noop, o, runId); }
+                finally { await noop.StopAsync(); }
+            }
+
+            Console.WriteLine();
+            Console.WriteLine($"{"target",-12} {"Checks/s",10} {"ok",9} {"errors",7} {"p50 ms",8} {"p99 ms",8} {"p99.9 ms",9} {"max ms",8} {"peak RSS",9}");
+            foreach (var r in new[] { pdpResult, floor }.OfType<RunResult>())
+                Console.WriteLine($"{r.Target,-12} {r.PerSecond,10:F0} {r.Ok,9} {r.Errors,7} {r.P50Ms,8:F2} {r.P99Ms,8:F2} {r.P999Ms,9:F2} {r.MaxMs,8:F1} {r.PeakRssBytes / 1048576.0,7:F0}MB");
+            Console.WriteLine($"PDP decisions: {string.Join(", ", pdpResult.Decisions.Select(d => $"{d.Key}={d.Value}"))}");
+            Console.WriteLine($"Rows in decisions for this run (warm-up included): {logged}; acknowledged in the measured window: {pdpResult.Ok}");
+            if (floor is not null)
+                Console.WriteLine($"PDP/floor: throughput {pdpResult.PerSecond / floor.PerSecond:P1}, p50 {pdpResult.P50Ms / floor.P50Ms:F1}x, p99 {pdpResult.P99Ms / floor.P99Ms:F1}x");
+            var pass = pdpResult.PerSecond >= 5000 && pdpResult.P99Ms < 10 && pdpResult.PeakRssBytes < 300L * 1024 * 1024 && pdpResult.Errors == 0 && logged >= pdpResult.Ok;
+            Console.WriteLine($"Target (>= 5000 Checks/s, p99 < 10 ms, RSS < 300 MB, no errors, all logged): {(pass ? "MET" : "NOT MET")}");
+            return 0;
+        }
+        catch (Exception e) when (e is FileNotFoundException or InvalidOperationException or TimeoutException or NpgsqlException)
+        {
+            Console.Error.WriteLine($"Pdp.LoadBench: {e.Message}");
+            return 1;
+        }
+        finally
+        {
+            if (pgDir is not null)
+            {
+                try { await Shell.RunAsync("bash", Path.Combine(root, "scripts", "pg.sh"), "stop", pgDir, "immediate"); }
+                catch (Exception e) { Console.Error.WriteLine($"Pdp.LoadBench: stopping PostgreSQL: {e.Message}"); }
+            }
+            try { Directory.Delete(temp, recursive: true); } catch (Exception) { /* temp files; harmless */ }
+        }
+    }
+
+    private static async Task<long> CountLoggedAsync(string db, string runId)
+    {
+        await using var conn = new NpgsqlConnection(db);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand("SELECT count(*) FROM decisions WHERE session_id LIKE @s", conn);
+        cmd.Parameters.AddWithValue("s", runId + "-%");
+        return (long)(await cmd.ExecuteScalarAsync())!;
+    }
+
+    private static (string Exe, string[] Prefix) SelfCommand()
+    {
+        var path = Environment.ProcessPath ?? "dotnet";
+        return Path.GetFileNameWithoutExtension(path) == "dotnet" ? ("dotnet", [typeof(Bench).Assembly.Location]) : (path, []);
+    }
+
+    internal static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    private static string FindRepoRoot()
+    {
+        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+            for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
+                if (File.Exists(Path.Combine(d.FullName, "PolicyPoint.sln"))) return d.FullName;
+        throw new InvalidOperationException("run from inside the PolicyPoint repository (PolicyPoint.sln not found)");
+    }
+}
+
+/// <summary>A server child process: started, health-checked, sampled for RSS, stopped with SIGTERM.</summary>
+internal sealed class Server
+{
+    private readonly Process _process;
+    private long _peakRss;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _sampler;
+
+    private Server(Process process, int port)
+    {
+        _process = process;
+        Port = port;
+        _sampler = Task.Run(SampleAsync);
+    }
+
+    public int Port { get; }
+
+    /// <summary>Peak resident set size seen (max of sampled VmRSS and the kernel's VmHWM), in bytes.</summary>
+    public long PeakRssBytes => Math.Max(Interlocked.Read(ref _peakRss), ReadStatus("VmHWM"));
+
+    public static async Task<Server> StartAsync(string exe, string[] args, int port)
+    {
+        var psi = new ProcessStartInfo(exe) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        var p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {exe}");
+        var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        p.OutputDataReceived += (_, _) => { };
+        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) errors.Enqueue(e.Data); };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        var health = new Health.HealthClient(channel);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (p.HasExited) throw new InvalidOperationException($"{exe} exited with {p.ExitCode}: {string.Join("\n", errors)}");
+            try
+            {
+                var r = await health.CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(2));
+                if (r.Status == HealthCheckResponse.Types.ServingStatus.Serving) return new Server(p, port);
+            }
+            catch (RpcException) { }
+            await Task.Delay(200);
+        }
+        p.Kill();
+        throw new TimeoutException($"{exe} did not become SERVING in 60 s: {string.Join("\n", errors)}");
+    }
+
+    private async Task SampleAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            var rss = ReadStatus("VmRSS");
+            if (rss > Interlocked.Read(ref _peakRss)) Interlocked.Exchange(ref _peakRss, rss);
+            try { await Task.Delay(100, _stop.Token); } catch (OperationCanceledException) { }
+        }
+    }
+
+    private long ReadStatus(string field)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+                if (line.StartsWith(field + ":", StringComparison.Ordinal))
+                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or InvalidOperationException) { }
+        return 0;
+    }
+
+    public async Task StopAsync()
+    {
+        var peak = PeakRssBytes;
+        Interlocked.Exchange(ref _peakRss, peak);
+        _stop.Cancel();
+        await _sampler;
+        if (_process.HasExited) return;
+        using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)])) await term!.WaitForExitAsync();
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try { await _process.WaitForExitAsync(wait.Token); }
+        catch (OperationCanceledException) { _process.Kill(); }
+    }
+}
+
+/// <summary>The load itself: closed-loop callers, each sending the next Check when the previous one is answered.</summary>
+internal static class Load
+{
+    public static async Task<RunResult> RunAsync(string target, Server server, BenchOptions o, string runId)
+    {
+        var channels = Enumerable.Range(0, o.Connections).Select(_ => GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}", new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true, PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan },
+        })).ToArray();
+        try
+        {
+            var clients = channels.Select(c => new AuthorizationService.AuthorizationServiceClient(c)).ToArray();
+            var measuring = 0;
+            var stop = 0;
+            var workers = Enumerable.Range(0, o.Concurrency).Select(i => Task.Run(async () =>
+            {
+                var client = clients[i % clients.Length];
+                var latencies = new List<long>(1 << 16);
+                var decisions = new long[4];
+                long errors = 0, seq = 0;
+                while (Volatile.Read(ref stop) == 0)
+                {
+                    var request = Request(runId, i, seq++, o.RequestIds);
+                    var t0 = Stopwatch.GetTimestamp();
+                    try
+                    {
+                        var r = await client.CheckAsync(request).ConfigureAwait(false);
+                        if (Volatile.Read(ref measuring) == 1)
+                        {
+                            latencies.Add(Stopwatch.GetTimestamp() - t0);
+                            decisions[(int)r.Decision]++;
+                        }
+                    }
+                    catch (RpcException)
+                    {
+                        if (Volatile.Read(ref measuring) == 1) errors++;
+                    }
+                }
+                return (latencies, decisions, errors);
+            })).ToArray();
+
+            await Task.Delay(TimeSpan.FromSeconds(o.WarmupSeconds));
+            var rssBefore = server.PeakRssBytes;
+            Volatile.Write(ref measuring, 1);
+            var sw = Stopwatch.StartNew();
+            await Task.Delay(TimeSpan.FromSeconds(o.DurationSeconds));
+            Volatile.Write(ref measuring, 0);
+            var seconds = sw.Elapsed.TotalSeconds;
+            Volatile.Write(ref stop, 1);
+            var results = await Task.WhenAll(workers);
+
+            var all = results.SelectMany(r => r.latencies).ToArray();
+            Array.Sort(all);
+            double Ms(double q) => all.Length == 0 ? double.NaN : all[Math.Min(all.Length - 1, (int)(q * all.Length))] * 1000.0 / Stopwatch.Frequency;
+            var byDecision = new Dictionary<Decision, long>();
+            foreach (var r in results)
+                for (int d = 0; d < 4; d++)
+                    if (r.decisions[d] > 0) byDecision[(Decision)d] = byDecision.GetValueOrDefault((Decision)d) + r.decisions[d];
+            var result = new RunResult(target, all.Length, results.Sum(r => r.errors), seconds, Ms(0.50), Ms(0.99), Ms(0.999),
+                all.Length == 0 ? double.NaN : all[^1] * 1000.0 / Stopwatch.Frequency, Math.Max(rssBefore, server.PeakRssBytes), byDecision);
+            Console.WriteLine($"{target}: {result.PerSecond:F0} Checks/s, p50 {result.P50Ms:F2} ms, p99 {result.P99Ms:F2} ms, errors {result.Errors}");
+            return result;
+        }
+        finally
+        {
+            foreach (var c in channels) c.Dispose();
+        }
+    }
+
+    // A typical MCP tools/call against the repository's rego/ library: agent x reading its workspace (granted), with
+    // one call in 16 outside the granted folder (denied). Sessions rotate over 256 ids so the PDP's session cache and
+    // input.session.history are exercised; the run id in the session id marks this run's rows.
+    private static readonly Timestamp Issued = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(-1));
+    private static readonly Timestamp Expires = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(50));
+
+    private static CheckRequest Request(string runId, int worker, long seq, bool requestIds)
+    {
+        var path = seq % 16 == 15 ? $"/etc/bench/{seq % 100}.conf" : $"/tmp/policypoint-demo/workspace/docs/{seq % 100}.md";
+        return new CheckRequest
+        {
+            RequestId = requestIds ? $"{runId}-{worker}-{seq}" : "",
+            Workload = new Workload { SpiffeId = "spiffe://example.org/agent/x" },
+            Tool = new Tool
+            {
+                Server = "filesystem", Name = "read_text_file",
+                Arguments = new Struct { Fields = { ["path"] = Value.ForString(path) } },
+                Annotations = { ["readOnlyHint"] = "true" },
+            },
+            Resource = new Resource { Type = "file", Id = path, Sensitivity = "internal" },
+            Credential = new Credential { Id = $"jit-{worker}", Kind = CredentialKind.Jit, IssuedAt = Issued, ExpiresAt = Expires, Scopes = { "files:read" } },
+            Session = new Session { SessionId = $"{runId}-s{(worker * 7 + seq / 50) % 256}" },
+            Context = new Struct { Fields = { ["purpose"] = Value.ForString("support") } },
+        };
+    }
+}
+
+/// <summary>The floor: an AuthorizationService that answers ALLOW without any work, on HTTP/2 cleartext.</summary>
+internal sealed class NoopServer : AuthorizationService.AuthorizationServiceBase
+{
+    private static readonly CheckResponse Allow = new() { DecisionId = Guid.Empty.ToString(), Decision = Decision.Allow, PolicyRevision = "noop" };
+
+    public override Task<CheckResponse> Check(CheckRequest request, ServerCallContext context) => Task.FromResult(Allow);
+
+    public static async Task<int> RunAsync(int port)
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, l => l.Protocols = HttpProtocols.Http2));
+        builder.Services.AddGrpc();
+        // With no registered check the health service answers UNKNOWN; one always-healthy check makes it SERVING.
+        builder.Services.AddGrpcHealthChecks().AddCheck("noop", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
+        var app = builder.Build();
+        app.MapGrpcService<NoopServer>();
+        app.MapGrpcHealthChecksService();
+        await app.RunAsync();
+        return 0;
+    }
+}
+
+internal static class Shell
+{
+    public static async Task<string> RunAsync(string exe, params string[] args)
+    {
+        var psi = new ProcessStartInfo(exe) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {exe}");
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"{exe} {string.Join(' ', args)} failed: {await stderr}");
+        return await stdout;
+    }
+}
