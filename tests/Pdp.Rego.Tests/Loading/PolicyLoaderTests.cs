@@ -271,6 +271,27 @@ public class PolicyLoaderTests
     }
 
     [Test]
+    public void LoadPaths_accepts_a_bundle_archive_beside_a_directory()
+    {
+        var tgz = WriteTarGz("b.tar.gz", ("/policy.rego", "package b\n"), ("/cfg/data.json", "{\"on\": true}"));
+        Write("lib/p.rego", "package p\n");
+        var bundle = PolicyLoader.LoadPaths([Path.Combine(_dir, "lib"), tgz]);
+        Assert.That(bundle.Modules.Select(m => m.Path), Has.Some.EndsWith("b.tar.gz#policy.rego"));
+        Assert.That(Json(bundle.Data), Is.EqualTo("{\"cfg\":{\"on\":true}}"));
+    }
+
+    [Test]
+    public void ReadValueFile_reads_json_and_yaml_and_reports_bad_files()
+    {
+        Assert.That(Json(PolicyLoader.ReadValueFile(Write("in.yaml", "a: [1, yes]\n"))), Is.EqualTo("{\"a\":[1,true]}"));
+        Assert.That(Json(PolicyLoader.ReadValueFile(Write("in.json", "[1, 2.5]"))), Is.EqualTo("[1,2.5]"));
+        var ex = Assert.Throws<PolicyLoadException>(() => PolicyLoader.ReadValueFile(Write("bad.json", "{")))!;
+        Assert.That(ex.Errors[0].File, Does.EndWith("bad.json"));
+        Assert.That(() => PolicyLoader.ReadValueFile(Path.Combine(_dir, "none.json")),
+            Throws.TypeOf<PolicyLoadException>().With.Message.Contains("no such file"));
+    }
+
+    [Test]
     public void Missing_paths_and_unknown_file_types_are_reported()
     {
         var txt = Write("notes.txt", "x");
