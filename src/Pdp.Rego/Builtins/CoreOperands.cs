@@ -72,21 +72,6 @@ internal static class CoreOperands
         }
     }
 
-    /// <summary>An array or set of strings, as OPA's <c>StringSliceOperand</c>: else <c>must be one of {array, set}</c>
-    /// or an element error.</summary>
-    public static string[] StringList(string builtin, Value v, int operand)
-    {
-        var items = Elements(v, out var ok);
-        if (!ok) throw BuiltinException.OperandType(builtin, operand, "one of {array, set}", v);
-        var result = new string[items.Length];
-        for (int i = 0; i < items.Length; i++)
-        {
-            if (items[i] is not StringValue s) throw Element(builtin, operand, v, items[i], "string");
-            result[i] = s.Value;
-        }
-        return result;
-    }
-
     /// <summary>Number of Unicode code points in <paramref name="s"/> (a lone surrogate counts as one, as Go counts
     /// an invalid byte sequence as one rune).</summary>
     public static int CodePointCount(string s)
