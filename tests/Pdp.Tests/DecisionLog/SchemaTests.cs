@@ -129,6 +129,17 @@ public class SchemaTests
     }
 
     [Test]
+    public async Task A_view_added_later_is_readable_by_compliance_reader()
+    {
+        await using var conn = await OpenAsync();
+        await ExecAsync(conn, "CREATE OR REPLACE VIEW compliance.later_view AS SELECT count(*) AS n FROM decisions");
+        await ExecAsync(conn, "SET ROLE compliance_reader");
+        Assert.That(await ScalarAsync<long>(conn, "SELECT n FROM compliance.later_view"), Is.GreaterThan(0));
+        await ExecAsync(conn, "RESET ROLE");
+        await ExecAsync(conn, "DROP VIEW compliance.later_view");
+    }
+
+    [Test]
     public async Task Views_show_chain_denials_approvals_and_credentials()
     {
         await using var conn = await OpenAsync();
