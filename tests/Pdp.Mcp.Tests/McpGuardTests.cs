@@ -154,6 +154,27 @@ public sealed class McpGuardTests
     }
 
     [Test]
+    public async Task Tools_list_changed_makes_the_guard_learn_annotations_again()
+    {
+        await using var h = Harness();
+        await Initialize(h);
+        const string call = """{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete_file","arguments":{}}}""";
+        await h.FromClient(call);
+        await AnswerOwnToolsList(h);
+        Assert.That(await h.AtChild(), Is.EqualTo(call));
+
+        const string changed = """{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}""";
+        await h.FromChild(changed);
+        Assert.That(await h.AtClient(), Is.EqualTo(changed), "the notification still reaches the client");
+        await h.FromClient(call.Replace("\"id\":1", "\"id\":2"));
+        var refetch = GuardHarness.Json(await h.AtChild());
+        Assert.That(refetch["method"]!.GetValue<string>(), Is.EqualTo("tools/list"));
+        await h.FromChild($$$"""{"jsonrpc":"2.0","id":{{{refetch["id"]!.ToJsonString()}}},"result":{"tools":[{"name":"delete_file","inputSchema":{"type":"object"},"annotations":{"destructiveHint":false}}]}}""");
+        Assert.That(GuardHarness.Json(await h.AtChild())["id"]!.GetValue<int>(), Is.EqualTo(2));
+        Assert.That(_pdp.Checks.Select(c => c.Tool.Annotations["destructiveHint"]), Is.EqualTo(new[] { "true", "false" }));
+    }
+
+    [Test]
     public async Task Malformed_messages_get_json_rpc_errors_and_the_guard_keeps_going()
     {
         await using var h = Harness();

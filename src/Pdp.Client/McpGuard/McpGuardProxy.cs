@@ -48,6 +48,7 @@ public sealed class McpGuardProxy
     private readonly ConcurrentDictionary<RequestId, TaskCompletionSource<JsonRpcMessage>> _ownRequests = new();
     private readonly ConcurrentDictionary<string, ToolAnnotations?> _annotations = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _visible = new(StringComparer.Ordinal);
+    // True once the guard holds the child's complete tool list; reset by notifications/tools/list_changed.
     private volatile bool _toolsKnown;
     // Outcome reports still in flight; the run waits for them so that a client hanging up right after a call
     // does not lose the call's outcome.
@@ -204,7 +205,7 @@ public sealed class McpGuardProxy
             await SendErrorAsync(toClient: true, IdNode(request.Id), InvalidParams, "tools/call needs params.name (a string)", ct).ConfigureAwait(false);
             return;
         }
-        if (!_toolsKnown) await FetchToolsAsync(ct).ConfigureAwait(false);
+        if (!_toolsKnown || !_annotations.ContainsKey(call.Name) && _annotationsStale) await FetchToolsAsync(ct).ConfigureAwait(false);
 
         CheckResponse response;
         try
@@ -273,7 +274,11 @@ public sealed class McpGuardProxy
             _logger.LogWarning("mcp-guard: no tools/list answer from the child within {Timeout}", _options.ChildRequestTimeout);
         }
         _toolsKnown = true;
+        _annotationsStale = false;
     }
+
+    // A client-driven tools/list may have been one page of several: an unknown tool name then triggers one full fetch.
+    private volatile bool _annotationsStale;
 
     private void Learn(ListToolsResult result)
     {
@@ -294,7 +299,13 @@ public sealed class McpGuardProxy
                 var message = await ParseOrRejectAsync(line, toClient: false, ct).ConfigureAwait(false);
                 if (message is null) continue;
 
-                if (message is JsonRpcMessageWithId withId and (JsonRpcResponse or JsonRpcError))
+                if (message is JsonRpcNotification { Method: NotificationMethods.ToolListChangedNotification })
+                {
+                    // The child's tools changed: annotations and tools/list verdicts must be learnt again.
+                    _toolsKnown = false;
+                    _visible.Clear();
+                }
+                else if (message is JsonRpcMessageWithId withId and (JsonRpcResponse or JsonRpcError))
                 {
                     var id = withId.Id;
                     if (_ownRequests.TryRemove(id, out var own)) { own.TrySetResult(message); continue; }
@@ -305,6 +316,7 @@ public sealed class McpGuardProxy
                     {
                         Learn(tools);
                         _toolsKnown = true;
+                        if (!string.IsNullOrEmpty(tools.NextCursor)) _annotationsStale = true;
                         if (_options.FilterToolsList)
                         {
                             var filtered = await FilterAsync(list, tools, ct).ConfigureAwait(false);
