@@ -44,7 +44,7 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
     private readonly Task _writerTask;
     private readonly Task _replayTask;
     private bool _spoolUsable;
-    private DateTimeOffset _dbDownUntil = DateTimeOffset.MinValue;
+    private long _dbDownUntilTicks;   // UTC ticks; reads skip PostgreSQL until then (set by every failure)
     private int _disposed;
 
     private sealed record Pending(DecisionRecord Record, TaskCompletionSource Done);
@@ -126,17 +126,17 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
 
     /// <inheritdoc />
     /// <exception cref="ArgumentException">The record lacks DecisionId or Decision.</exception>
-    /// <exception cref="ObjectDisposedException">The log was disposed.</exception>
+    /// <exception cref="AuditUnavailableException">The log was disposed (shutdown): the record cannot be made durable.</exception>
     public async ValueTask AppendAsync(DecisionRecord record, CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (Volatile.Read(ref _disposed) != 0) throw new AuditUnavailableException("decision log is shut down");
         var normalized = DecisionChain.Normalize(record);
         var pending = new Pending(normalized, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         _pending.Add(normalized);
         if (!_queue.Writer.TryWrite(pending))
         {
             _pending.Remove([normalized], spooled: false);
-            throw new ObjectDisposedException(nameof(PostgresDecisionLog));
+            throw new AuditUnavailableException("decision log is shut down");
         }
         // Cancelling stops the wait only: the record stays queued and is still written.
         await pending.Done.Task.WaitAsync(cancellationToken);
@@ -149,13 +149,14 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(requestId);
         var pending = _pending.FindByRequestId(requestId);
-        if (pending is not null || DbKnownDown) return pending;
+        if (pending is not null || DbRecentlyFailed) return pending;
         try
         {
             return await _store.FindByRequestIdAsync(requestId, cancellationToken) ?? _pending.FindByRequestId(requestId);
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException)
         {
+            MarkDbFailed();
             _logger.LogWarning(e, "Decision log: lookup of request id {RequestId} failed", requestId);
             return null;
         }
@@ -169,7 +170,7 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
         ArgumentException.ThrowIfNullOrEmpty(sessionId);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         var stored = new List<DecisionRecord>();
-        if (!DbKnownDown)
+        if (!DbRecentlyFailed)
         {
             try
             {
@@ -177,6 +178,7 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException)
             {
+                MarkDbFailed();
                 _logger.LogWarning(e, "Decision log: session history of {SessionId} incomplete (PostgreSQL failed)", sessionId);
             }
         }
@@ -223,7 +225,13 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
         _stopping.Dispose();
     }
 
-    private bool DbKnownDown => _spool.HasPending || DateTimeOffset.UtcNow < _dbDownUntil;
+    // Writes go to the spool while it holds records (keeps their order) or while PostgreSQL recently failed.
+    private bool DbKnownDown => _spool.HasPending || DbRecentlyFailed;
+
+    // Reads skip PostgreSQL for a while after a failure, so an outage does not add a connect timeout to every Check.
+    private bool DbRecentlyFailed => DateTime.UtcNow.Ticks < Interlocked.Read(ref _dbDownUntilTicks);
+
+    private void MarkDbFailed() => Interlocked.Exchange(ref _dbDownUntilTicks, (DateTime.UtcNow + _options.MaxReplayDelay).Ticks);
 
     private async Task WriterLoopAsync()
     {
@@ -274,6 +282,7 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
                 {
                     _logger.LogWarning("Decision log: PostgreSQL write of {Count} records failed, spooling: {Error}", records.Count, e.Message);
                     failure = e;
+                    MarkDbFailed();
                 }
             }
             if (!durable)
@@ -292,7 +301,6 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
                 {
-                    _dbDownUntil = failure is null ? _dbDownUntil : DateTimeOffset.UtcNow.AddSeconds(1);
                     failure = new AuditUnavailableException(
                         $"decision not durable: PostgreSQL failed ({failure?.Message ?? "marked down"}) and the spool failed ({e.Message})", e);
                     _pending.Remove(records, spooled: false);
@@ -349,7 +357,7 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
                         _spool.Reset();
                         _logger.LogInformation("Decision spool replayed into PostgreSQL and emptied");
                     }
-                    _dbDownUntil = DateTimeOffset.MinValue;
+                    Interlocked.Exchange(ref _dbDownUntilTicks, 0);
                     return;
                 }
                 var (records, next) = _spool.ReadNext(ReplayChunk, line => _logger.LogError("Decision spool: unreadable line skipped: {Line}", line));
@@ -357,7 +365,15 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
                 {
                     using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
                     timeout.CancelAfter(_options.WriteTimeout * 4);
-                    await _store.InsertBatchAsync(records, timeout.Token, expectDuplicates: true);
+                    try
+                    {
+                        await _store.InsertBatchAsync(records, timeout.Token, expectDuplicates: true);
+                    }
+                    catch
+                    {
+                        MarkDbFailed();
+                        throw;
+                    }
                     _pending.Remove(records, spooled: true);
                 }
                 _spool.Advance(next);
