@@ -12,11 +12,11 @@ namespace Pdp.DecisionLog;
 /// <list type="bullet">
 /// <item>Group commit: <see cref="AppendAsync"/> queues the record; one writer task takes up to
 /// <see cref="DecisionLogOptions.MaxBatch"/> records (waiting at most <see cref="DecisionLogOptions.MaxDelay"/>
-/// for more), writes them in one transaction (binary COPY) and then completes every waiter.</item>
-/// <item>Hash chain: each inserted row gets the next <c>seq</c> of this writer and
-/// <c>record_hash = SHA-256(prev_hash || record)</c> (<see cref="DecisionChain"/>); the head is read back from
-/// the database, so a restart continues the chain. Duplicate decision ids are skipped before chaining, so a
-/// replay never leaves a gap.</item>
+/// for more), writes them in one transaction (one COPY, text format) and then completes every waiter.</item>
+/// <item>Hash chain: each row gets the next <c>seq</c> of this writer and
+/// <c>record_hash = SHA-256(prev_hash || record)</c> (<see cref="DecisionChain"/>) when it is inserted into
+/// PostgreSQL, not when it is spooled; the head is read back from the database, so a restart continues the
+/// chain. Duplicate decision ids are skipped before chaining, so a replay never leaves a gap.</item>
 /// <item>Spool: when a write fails, the batch is appended to the local spool (fsynced) and the waiters complete:
 /// the records are durable. While the spool is not empty, new batches go there too (order is kept). A
 /// background replayer (Polly retry, exponential backoff with jitter) moves the spool into PostgreSQL and
