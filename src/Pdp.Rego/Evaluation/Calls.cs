@@ -239,17 +239,17 @@ internal sealed partial class Evaluator
         switch (c.Kind)
         {
             case ComprehensionKind.Array:
-                {
-                    var l = new List<Value>();
-                    EvalBody(f, c.Body, 0, () => EvalTerm(f, c.Head, v => { l.Add(v); return true; }));
-                    result = new ArrayValue(l.ToArray());
-                    break;
-                }
             case ComprehensionKind.Set:
                 {
                     var l = new List<Value>();
-                    EvalBody(f, c.Body, 0, () => EvalTerm(f, c.Head, v => { l.Add(v); return true; }));
-                    result = SetValue.Of(l);
+                    Func<Value, bool> add = v => { l.Add(v); return true; };
+                    EvalBody(f, c.Body, 0, () =>
+                    {
+                        // Most heads are single-valued: no per-solution delegate.
+                        if (TrySimple(f, c.Head, out var hv)) { if (hv is not null) l.Add(hv); return true; }
+                        return EvalTerm(f, c.Head, add);
+                    });
+                    result = c.Kind == ComprehensionKind.Array ? new ArrayValue(l.ToArray()) : SetValue.Of(l);
                     break;
                 }
             default:

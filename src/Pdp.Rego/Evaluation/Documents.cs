@@ -205,8 +205,13 @@ internal sealed partial class Evaluator
     private Value? MultiValue(RuleNode node)
     {
         var items = new List<Value>();
+        Func<Value, bool> add = v => { items.Add(v); return true; };
         foreach (var rule in Candidates(node))
-            EvalChain(rule, (r, fr) => EvalTerm(fr, r.Key!, v => { items.Add(v); return true; }));
+            EvalChain(rule, (r, fr) =>
+            {
+                if (TrySimple(fr, r.Key!, out var kv)) { if (kv is not null) items.Add(kv); return true; }
+                return EvalTerm(fr, r.Key!, add);
+            });
         return SetValue.Of(items);
     }
 

@@ -160,7 +160,7 @@ internal sealed partial class Evaluator
                 for (int i = 0; i < a.Count; i++)
                 {
                     var item = a[i];
-                    bool go = s.Key is null ? UnifyValue(f, s.Value, item, k) : UnifyValue(f, s.Key, NumberValue.FromInt64(i), () => UnifyValue(f, s.Value, item, k));
+                    bool go = s.Key is null ? UnifyValue(f, s.Value, item, k) : UnifyPair(f, s.Key, s.Value, NumberValue.FromInt64(i), item, k);
                     if (!go) return false;
                 }
                 return true;
@@ -168,19 +168,43 @@ internal sealed partial class Evaluator
                 foreach (var e in o.Entries.ToArray())
                 {
                     var (key, val) = (e.Key, e.Value);
-                    bool go = s.Key is null ? UnifyValue(f, s.Value, val, k) : UnifyValue(f, s.Key, key, () => UnifyValue(f, s.Value, val, k));
+                    bool go = s.Key is null ? UnifyValue(f, s.Value, val, k) : UnifyPair(f, s.Key, s.Value, key, val, k);
                     if (!go) return false;
                 }
                 return true;
             case SetValue st:
                 foreach (var item in st.Items)
                 {
-                    bool go = s.Key is null ? UnifyValue(f, s.Value, item, k) : UnifyValue(f, s.Key, item, () => UnifyValue(f, s.Value, item, k));
+                    bool go = s.Key is null ? UnifyValue(f, s.Value, item, k) : UnifyPair(f, s.Key, s.Value, item, item, k);
                     if (!go) return false;
                 }
                 return true;
         }
         return true;
+    }
+
+    /// <summary>Unifies a key and a value pattern (in a helper, so loops calling it allocate no closure per item).</summary>
+    private bool UnifyPair(Value?[] f, T keyPat, T valPat, Value key, Value val, Func<bool> k)
+    {
+        if (keyPat is TVar kv && f[kv.Slot] is null)
+        {
+            f[kv.Slot] = key;
+            try { return UnifyValue(f, valPat, val, k); }
+            finally { f[kv.Slot] = null; }
+        }
+        return UnifyValue(f, keyPat, key, () => UnifyValue(f, valPat, val, k));
+    }
+
+    /// <summary>Binds a path key then continues down the path (helper: no per-item closure for a plain variable).</summary>
+    private bool PathStep(Value?[] f, T pt, Value key, Value child, T[] path, int next, Func<Value, bool> k)
+    {
+        if (pt is TVar tv && f[tv.Slot] is null)
+        {
+            f[tv.Slot] = key;
+            try { return EvalPath(f, child, path, next, k); }
+            finally { f[tv.Slot] = null; }
+        }
+        return UnifyValue(f, pt, key, () => EvalPath(f, child, path, next, k));
     }
 
     private bool EvalEvery(Value?[] f, XEvery e, Value coll)
@@ -433,21 +457,19 @@ internal sealed partial class Evaluator
                 case ArrayValue a:
                     for (int j = 0; j < a.Count; j++)
                     {
-                        var child = a[j];
-                        if (!UnifyValue(f, pt, NumberValue.FromInt64(j), () => EvalPath(f, child, path, i + 1, k))) return false;
+                        if (!PathStep(f, pt, NumberValue.FromInt64(j), a[j], path, i + 1, k)) return false;
                     }
                     return true;
                 case ObjectValue o:
                     foreach (var e in o.Entries.ToArray())
                     {
-                        var child = e.Value;
-                        if (!UnifyValue(f, pt, e.Key, () => EvalPath(f, child, path, i + 1, k))) return false;
+                        if (!PathStep(f, pt, e.Key, e.Value, path, i + 1, k)) return false;
                     }
                     return true;
                 case SetValue s:
                     foreach (var item in s.Items)
                     {
-                        if (!UnifyValue(f, pt, item, () => EvalPath(f, item, path, i + 1, k))) return false;
+                        if (!PathStep(f, pt, item, item, path, i + 1, k)) return false;
                     }
                     return true;
             }
