@@ -20,7 +20,8 @@ public static class GlobBuiltins
         b.Add("glob.quote_meta", 1, QuoteMeta, [BuiltinType.String]);
     }
 
-    private static readonly BoundedCache<(string Pattern, string Delimiters), Regex> Cache = new(2000);
+    private static readonly BoundedCache<(string Pattern, string Delimiters), Matcher> Cache = new(2000);
+    private static readonly ArrayValue DotDelimiter = new([new StringValue(".")]);
 
     private static Value Match(BuiltinContext ctx, ReadOnlySpan<Value> args)
     {
@@ -32,7 +33,7 @@ public static class GlobBuiltins
             case NullValue: delimiters = ""; break;
             case ArrayValue a:
             {
-                if (a.Count == 0) { delimiters = "."; break; }
+                if (a.Count == 0 || a.Equals(DotDelimiter)) { delimiters = "."; break; }
                 var sb = new StringBuilder(a.Count);
                 foreach (var d in a.Span)
                 {
@@ -46,20 +47,115 @@ public static class GlobBuiltins
             default: throw BuiltinException.OperandType(name, 2, "one of {array, null}", args[1]);
         }
         var value = MoreOperands.Str(name, args, 2);
-        var re = Compile(pattern, delimiters);
-        try { return Value.Bool(re.IsMatch(value)); }
+        var matcher = Compile(pattern, delimiters);
+        try { return Value.Bool(matcher.IsMatch(value)); }
         catch (RegexMatchTimeoutException) { throw BuiltinException.Error(name, "glob match timed out"); }
     }
 
     /// <summary>The compiled matcher for a glob (cached). Throws <see cref="BuiltinException"/> for a malformed glob
     /// (unclosed <c>[</c> or <c>{</c>, trailing <c>\</c>).</summary>
-    internal static Regex Compile(string pattern, string delimiters)
+    internal static Matcher Compile(string pattern, string delimiters)
     {
         return Cache.GetOrAdd((pattern, delimiters), key =>
         {
             var translated = Translate(key.Pattern, key.Delimiters);
-            return new Regex(translated, RegexOptions.CultureInvariant | RegexOptions.NonBacktracking, GoRegex.MatchTimeout);
+            if (SimpleGlob.TryCreate(key.Pattern, key.Delimiters) is { } simple) return new Matcher(simple, null);
+            return new Matcher(null, new Regex(translated, RegexOptions.CultureInvariant | RegexOptions.NonBacktracking, GoRegex.MatchTimeout));
         });
+    }
+
+    /// <summary>A compiled glob: the direct matcher for globs made of literals, <c>*</c>, <c>**</c> and <c>?</c>
+    /// (the common case), else a linear-time regex.</summary>
+    internal sealed record Matcher(SimpleGlob? Simple, Regex? Regex)
+    {
+        /// <summary>Whether <paramref name="s"/> matches the whole glob.</summary>
+        public bool IsMatch(string s) => Simple?.IsMatch(s) ?? Regex!.IsMatch(s);
+    }
+
+    /// <summary>
+    /// Direct matching of literal / <c>*</c> / <c>**</c> / <c>?</c> globs without a regex: a dynamic programme over
+    /// (token, position) that is O(tokens × length) in time and O(length) in space, so no input can make it blow up.
+    /// </summary>
+    internal sealed class SimpleGlob
+    {
+        private enum Kind : byte { Literal, Star, SuperStar, One }
+        private readonly (Kind Kind, string Text)[] _tokens;
+        private readonly string _delimiters;
+
+        private SimpleGlob((Kind, string)[] tokens, string delimiters) { _tokens = tokens; _delimiters = delimiters; }
+
+        /// <summary>A matcher when the glob has no classes, alternatives or escapes; else null.</summary>
+        public static SimpleGlob? TryCreate(string pattern, string delimiters)
+        {
+            if (pattern.AsSpan().IndexOfAny("[]{}\\,") >= 0) return null;
+            var tokens = new List<(Kind, string)>();
+            int i = 0;
+            while (i < pattern.Length)
+            {
+                char c = pattern[i];
+                if (c == '*')
+                {
+                    bool super = i + 1 < pattern.Length && pattern[i + 1] == '*';
+                    tokens.Add((super ? Kind.SuperStar : Kind.Star, ""));
+                    i += super ? 2 : 1;
+                }
+                else if (c == '?') { tokens.Add((Kind.One, "")); i++; }
+                else
+                {
+                    int j = i;
+                    while (j < pattern.Length && pattern[j] is not ('*' or '?')) j++;
+                    tokens.Add((Kind.Literal, pattern[i..j]));
+                    i = j;
+                }
+            }
+            return new SimpleGlob(tokens.ToArray(), delimiters);
+        }
+
+        private bool IsDelimiter(char c) => _delimiters.Length != 0 && _delimiters.Contains(c);
+
+        public bool IsMatch(string s)
+        {
+            // Fast paths: a pure literal, and literal + trailing "**".
+            if (_tokens.Length == 0) return s.Length == 0;
+            if (_tokens.Length == 1 && _tokens[0].Kind == Kind.Literal) return string.Equals(_tokens[0].Text, s, StringComparison.Ordinal);
+            if (_tokens.Length == 2 && _tokens[0].Kind == Kind.Literal && _tokens[1].Kind == Kind.SuperStar) return s.StartsWith(_tokens[0].Text, StringComparison.Ordinal);
+            // reach[p] = the tokens so far can consume exactly s[..p].
+            int n = s.Length;
+            Span<bool> reach = n < 256 ? stackalloc bool[n + 1] : new bool[n + 1];
+            Span<bool> next = n < 256 ? stackalloc bool[n + 1] : new bool[n + 1];
+            reach.Clear();
+            reach[0] = true;
+            foreach (var (kind, text) in _tokens)
+            {
+                next.Clear();
+                bool any = false;
+                switch (kind)
+                {
+                    case Kind.Literal:
+                        for (int p = 0; p + text.Length <= n; p++)
+                            if (reach[p] && string.CompareOrdinal(s, p, text, 0, text.Length) == 0) { next[p + text.Length] = true; any = true; }
+                        break;
+                    case Kind.One:
+                        for (int p = 0; p < n; p++)
+                            if (reach[p] && !IsDelimiter(s[p])) { next[p + 1] = true; any = true; }
+                        break;
+                    case Kind.Star:
+                        for (int p = 0; p <= n; p++)
+                        {
+                            // Extend a run of non-delimiters from any reached start.
+                            if (reach[p] || (p > 0 && next[p - 1] && !IsDelimiter(s[p - 1]))) { next[p] = true; any = true; }
+                        }
+                        break;
+                    case Kind.SuperStar:
+                        for (int p = 0; p <= n; p++)
+                            if (reach[p] || (p > 0 && next[p - 1])) { next[p] = true; any = true; }
+                        break;
+                }
+                if (!any) return false;
+                next.CopyTo(reach);
+            }
+            return reach[n];
+        }
     }
 
     /// <summary>Translates a glob into an anchored .NET regex. Throws <see cref="BuiltinException"/> when malformed.</summary>
