@@ -12,6 +12,7 @@ namespace Pdp.Cli;
 /// migrates the database, loads the bundle and serves gRPC until SIGINT/SIGTERM, then flushes the decision log.
 /// Each flag falls back to an environment variable (<c>PDP_POLICY</c>, <c>PDP_ENTRYPOINT</c>, <c>PDP_DB</c>,
 /// <c>PDP_LISTEN</c>, <c>PDP_SPOOL</c>, <c>PDP_OPA_URL</c>), then to the <c>Pdp</c> section of appsettings.json.
+/// <c>PDP_MIGRATE=false</c> skips the start-up migration (for an insert-only database role).
 /// Exit codes: 0 stopped cleanly, 1 start-up failed (database, address in use), 2 usage error.
 /// </summary>
 internal static class ServeCommand
@@ -89,6 +90,9 @@ internal static class ServeCommand
             Spool = Pick(spool, "PDP_SPOOL", "Spool"),
             OpaUrl = Pick(opaUrl, "PDP_OPA_URL", "OpaUrl"),
         };
+        // PDP_MIGRATE=false when the PDP runs with an insert-only role and migrations are applied separately (pdp migrate).
+        if (Pick(null, "PDP_MIGRATE", "Migrate") is { } migrate)
+            options.Migrate = bool.TryParse(migrate, out var m) ? m : throw new ArgumentException($"PDP_MIGRATE must be true or false, got '{migrate}'");
         if (int.TryParse(config["EvalTimeoutMs"], out var ms) && ms > 0) options.EvalTimeout = TimeSpan.FromMilliseconds(ms);
         if (int.TryParse(config["SessionCacheSize"], out var sc) && sc > 0) options.SessionCacheSize = sc;
         if (int.TryParse(config["SessionHistoryLimit"], out var sh) && sh > 0) options.SessionHistoryLimit = sh;

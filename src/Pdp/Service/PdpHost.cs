@@ -95,6 +95,9 @@ public static class PdpHost
         app.MapGrpcService<DecisionLogGrpcService>();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();
+        // Plain HTTP probe for containers (same port, HTTP/2 cleartext: curl --http2-prior-knowledge): 200 once a
+        // policy is loaded, 503 before.
+        app.MapHealthChecks("/healthz");
         return app;
     }
 
@@ -200,6 +203,8 @@ public sealed class RunningPdp : IAsyncDisposable
 /// <summary>Starts the decision log with the host and flushes every pending record when the host stops.</summary>
 internal sealed class DecisionLogLifetime(IDecisionLog log, ILogger<DecisionLogLifetime> logger) : IHostedService
 {
+    private int _stopped;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (log is PostgresDecisionLog pg) await pg.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -207,6 +212,8 @@ internal sealed class DecisionLogLifetime(IDecisionLog log, ILogger<DecisionLogL
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        // The host may be stopped twice (signal, then dispose); one flush is enough.
+        if (Interlocked.Exchange(ref _stopped, 1) == 1) return;
         try
         {
             await log.FlushAsync(cancellationToken).ConfigureAwait(false);
