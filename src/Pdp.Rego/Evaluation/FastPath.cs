@@ -24,6 +24,7 @@ internal sealed partial class Evaluator
             case TCall c: return TrySimpleCall(f, c, out v);
             case TArray a:
                 {
+                    EnsureStack(a.Loc);
                     var items = new Value[a.Items.Length];
                     for (int i = 0; i < items.Length; i++)
                     {
@@ -36,6 +37,7 @@ internal sealed partial class Evaluator
                 }
             case TObject o:
                 {
+                    EnsureStack(o.Loc);
                     var b = new ObjectValue.Builder(o.Keys.Length);
                     for (int i = 0; i < o.Keys.Length; i++)
                     {
@@ -85,7 +87,7 @@ internal sealed partial class Evaluator
         {
             if (_masks is null && ReferenceEquals(_data, _st.Data))
             {
-                var state = r.TargetState;
+                var state = Volatile.Read(ref r.TargetState);
                 if (state == 0) state = ResolveTarget(r);
                 if (state == 1)
                 {
@@ -157,10 +159,10 @@ internal sealed partial class Evaluator
         if (node is not null && baseVal is null && node.HasRules)
         {
             r.TargetNode = node;
-            r.TargetState = 1;
+            Volatile.Write(ref r.TargetState, 1); // publish the node before the state
             return 1;
         }
-        r.TargetState = 2;
+        Volatile.Write(ref r.TargetState, 2);
         return 2;
     }
 
