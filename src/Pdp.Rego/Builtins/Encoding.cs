@@ -449,8 +449,20 @@ internal static class Yaml
                 var b = new ObjectValue.Builder(map.Children.Count);
                 var seen = new Dictionary<string, int>(StringComparer.Ordinal);
                 var pairs = new List<(string, Value)>();
+                // Merge keys (<<: *base or <<: [*a, *b]) bring in entries the mapping does not set itself.
+                var merged = new List<(string, Value)>();
                 foreach (var kv in map.Children)
                 {
+                    if (kv.Key is YamlScalarNode { Value: "<<", Style: ScalarStyle.Plain or ScalarStyle.Any })
+                    {
+                        var sources = kv.Value is YamlSequenceNode seqOfMaps ? seqOfMaps.Children : [kv.Value];
+                        foreach (var src in sources)
+                        {
+                            if (Convert(src, ref budget, depth + 1) is not ObjectValue mo) throw new InvalidOperationException("map merge requires map or sequence of maps as the value");
+                            foreach (var e in mo.Entries) merged.Add((((StringValue)e.Key).Value, e.Value));
+                        }
+                        continue;
+                    }
                     var key = Convert(kv.Key, ref budget, depth + 1);
                     // sigs.k8s.io/yaml turns every key into its string form.
                     var keyText = key switch { StringValue ks => ks.Value, NullValue => "null", _ => key is ArrayValue or ObjectValue or SetValue ? GoJson.Marshal(key) : key.ToString() };
@@ -458,6 +470,7 @@ internal static class Yaml
                     if (seen.TryGetValue(keyText, out var at)) pairs[at] = (keyText, val);
                     else { seen[keyText] = pairs.Count; pairs.Add((keyText, val)); }
                 }
+                foreach (var (k, v) in merged) if (!seen.ContainsKey(k)) { seen[k] = pairs.Count; pairs.Add((k, v)); }
                 foreach (var (k, v) in pairs) b.Set(k, v);
                 return b.Build();
             }

@@ -74,6 +74,11 @@ public sealed class MoreEncodingTests : MoreBuiltinTestBase
         Assert.That(Json("yaml.marshal", "{\"a\": [1, \"x\"], \"b\": {\"c\": null}}"), Is.EqualTo(Q("a:\n- 1\n- x\nb:\n  c: null\n")));
     }
 
+    [Test]
+    public void YamlMergeKeys()
+        => Assert.That(Json("yaml.unmarshal", Q("base: &b {x: 1, z: 2}\nderived:\n  <<: *b\n  z: 3\n")),
+            Is.EqualTo("{\"base\":{\"x\":1,\"z\":2},\"derived\":{\"x\":1,\"z\":3}}"));
+
     [TestCase("foo:\n  - qux: bar\n  - baz: 2", true)]
     [TestCase("foo:\n  - qux: bar\n  - baz: {", false)]
     [TestCase("{\"json\": \"ok\"}", true)]
