@@ -76,13 +76,6 @@ internal sealed partial class Evaluator
     {
         EnsureStack(c.Loc);
         Value? result = null;
-        CRule? resultRule = null;
-        void Record(CRule r, Value v)
-        {
-            if (result is null) { result = v; resultRule = r; }
-            else if (!result.Equals(v))
-                throw new RegoException("eval_conflict_error", $"functions must not produce multiple outputs for same inputs: function {r.PathString} produced conflicting values for the same inputs", r.Loc);
-        }
         foreach (var rule in node.RulesArray)
         {
             for (var r = rule; r is not null; r = r.Else)
@@ -91,34 +84,56 @@ internal sealed partial class Evaluator
                 var fr = new Value?[r.SlotCount];
                 bool direct = BindArgsDirect(fr, r.Args!, args, out var argsOk);
                 if (direct && !argsOk) continue;
-                bool any = false;
-                var rr = r;
-                if (r.Value is TConst cv)
+                bool any;
+                if (direct && r.Value is TConst cv)
                 {
-                    // A constant result: one solution of the body is enough.
-                    if (direct) any = !EvalBody(fr, r.Body, 0, StopK);
-                    else UnifyArgs(fr, r.Args!, args, 0, () => { any = !EvalBody(fr, rr.Body, 0, StopK); return !any; });
-                    if (any) Record(r, cv.Value);
+                    // A constant result: one solution of the body is enough, and no closure is needed.
+                    any = !EvalBody(fr, r.Body, 0, StopK);
+                    if (any) RecordFunctionValue(ref result, r, cv.Value);
                 }
-                else
-                {
-                    Func<bool> body = () => EvalBody(fr, rr.Body, 0, () => EvalTerm(fr, rr.Value!, v =>
-                    {
-                        any = true;
-                        Record(rr, v);
-                        return true;
-                    }));
-                    if (direct) body(); else UnifyArgs(fr, r.Args!, args, 0, body);
-                }
+                else any = CallDefinitionGeneral(fr, r, args, direct, ref result);
                 if (any) break;
             }
         }
         if (result is null && node.Default is { } d)
         {
             var fr = new Value?[d.SlotCount];
-            EvalTerm(fr, d.Value!, v => { result = v; return false; });
+            TrySimpleOrFirst(fr, d.Value!, out result);
         }
         return result;
+    }
+
+    private void TrySimpleOrFirst(Value?[] f, T t, out Value? result)
+    {
+        if (TrySimple(f, t, out result)) return;
+        Value? r = null;
+        EvalTerm(f, t, v => { r = v; return false; });
+        result = r;
+    }
+
+    private static void RecordFunctionValue(ref Value? result, CRule r, Value v)
+    {
+        if (result is null) result = v;
+        else if (!result.Equals(v))
+            throw new RegoException("eval_conflict_error", $"functions must not produce multiple outputs for same inputs: function {r.PathString} produced conflicting values for the same inputs", r.Loc);
+    }
+
+    /// <summary>One function definition through the general path (pattern arguments or a computed value).</summary>
+    private bool CallDefinitionGeneral(Value?[] fr, CRule r, Value[] args, bool direct, ref Value? result)
+    {
+        bool any = false;
+        Value? res = result;
+        Func<bool> body = r.Value is TConst cv
+            ? () => { if (!EvalBody(fr, r.Body, 0, StopK)) { any = true; RecordFunctionValue(ref res, r, cv.Value); return false; } return true; }
+            : () => EvalBody(fr, r.Body, 0, () => EvalTerm(fr, r.Value!, v =>
+            {
+                any = true;
+                RecordFunctionValue(ref res, r, v);
+                return true;
+            }));
+        if (direct) body(); else UnifyArgs(fr, r.Args!, args, 0, body);
+        result = res;
+        return any;
     }
 
     /// <summary>Binds arguments to parameters that are plain variables or constants (no closures needed).</summary>
