@@ -46,6 +46,7 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
     private bool _spoolUsable;
     private long _dbDownUntilTicks;   // UTC ticks; reads skip PostgreSQL until then (set by every failure)
     private int _disposed;
+    private int _spooledCount;
 
     private sealed record Pending(DecisionRecord Record, TaskCompletionSource Done);
 
@@ -72,7 +73,7 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
             var recovered = _spool.Open(line => _logger.LogError("Decision spool: unreadable line skipped: {Line}", line));
             _spoolUsable = true;
             foreach (var r in recovered) _pending.Add(r);
-            _pending.MarkSpooled(recovered);
+            _spooledCount = recovered.Count;
             if (recovered.Count > 0)
                 _logger.LogWarning("Decision spool {Path} holds {Count} records from a previous run; replaying", _spool.FilePath, recovered.Count);
         }
@@ -106,7 +107,7 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
     public string WriterId { get; }
 
     /// <summary>Records acknowledged through the spool and not yet replayed into PostgreSQL.</summary>
-    public int SpooledCount => _pending.SpooledCount;
+    public int SpooledCount => Volatile.Read(ref _spooledCount);
 
     /// <summary>
     /// Optional eager start: creates this month's partitions and loads the chain head. Database errors are
@@ -135,7 +136,7 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
         _pending.Add(normalized);
         if (!_queue.Writer.TryWrite(pending))
         {
-            _pending.Remove([normalized], spooled: false);
+            _pending.Remove([normalized]);
             throw new AuditUnavailableException("decision log is shut down");
         }
         // Cancelling stops the wait only: the record stays queued and is still written.
@@ -275,7 +276,7 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
                 try
                 {
                     await _store.InsertBatchAsync(records, timeout.Token);
-                    _pending.Remove(records, spooled: false);
+                    _pending.Remove(records);
                     durable = true;
                 }
                 catch (Exception e)
@@ -295,7 +296,7 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
                         _spoolUsable = true;
                     }
                     _spool.Append(records);
-                    _pending.MarkSpooled(records);
+                    Interlocked.Add(ref _spooledCount, records.Count);
                     durable = true;
                     _replaySignal.Release();
                 }
@@ -303,7 +304,7 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
                 {
                     failure = new AuditUnavailableException(
                         $"decision not durable: PostgreSQL failed ({failure?.Message ?? "marked down"}) and the spool failed ({e.Message})", e);
-                    _pending.Remove(records, spooled: false);
+                    _pending.Remove(records);
                     _logger.LogError("Decision log: {Error}", failure.Message);
                 }
             }
@@ -355,6 +356,7 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
                     if (_spoolUsable && new FileInfo(_spool.FilePath) is { Exists: true, Length: > 0 })
                     {
                         _spool.Reset();
+                        Volatile.Write(ref _spooledCount, 0);
                         _logger.LogInformation("Decision spool replayed into PostgreSQL and emptied");
                     }
                     Interlocked.Exchange(ref _dbDownUntilTicks, 0);
@@ -374,7 +376,8 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
                         MarkDbFailed();
                         throw;
                     }
-                    _pending.Remove(records, spooled: true);
+                    _pending.Remove(records);
+                    Interlocked.Add(ref _spooledCount, -records.Count);
                 }
                 _spool.Advance(next);
             }
@@ -385,53 +388,55 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
         }
     }
 
-    /// <summary>Records acknowledged but not yet in PostgreSQL, indexed for the read paths.</summary>
+    /// <summary>
+    /// Records acknowledged (or queued) but not yet in PostgreSQL, indexed for the read paths. Holds at most
+    /// <see cref="Capacity"/> records, dropping the oldest: during a long outage memory stays bounded, the
+    /// dropped records stay durable in the spool, and only lookups of them miss until they are replayed.
+    /// </summary>
     private sealed class PendingIndex
     {
+        public const int Capacity = 200_000;
         private readonly Lock _lock = new();
         private readonly Dictionary<string, DecisionRecord> _byId = new(StringComparer.Ordinal);
         private readonly Dictionary<string, DecisionRecord> _byRequest = new(StringComparer.Ordinal);
         private readonly Dictionary<string, Dictionary<string, DecisionRecord>> _bySession = new(StringComparer.Ordinal);
-        private readonly HashSet<string> _spooled = new(StringComparer.Ordinal);
-
-        public int SpooledCount { get { lock (_lock) return _spooled.Count; } }
+        private readonly Queue<string> _order = new();
 
         public void Add(DecisionRecord r)
         {
             lock (_lock)
             {
                 if (!_byId.TryAdd(r.DecisionId, r)) return;
+                _order.Enqueue(r.DecisionId);
                 if (r.RequestId is { } req) _byRequest.TryAdd(req, r);
                 if (r.SessionId is { } s)
                 {
                     if (!_bySession.TryGetValue(s, out var m)) _bySession[s] = m = new(StringComparer.Ordinal);
                     m[r.DecisionId] = r;
                 }
+                while (_byId.Count > Capacity && _order.TryDequeue(out var oldest)) RemoveLocked(oldest);
+                // ids already removed linger in _order; trim them so it does not grow without bound
+                while (_order.Count > 2 * Capacity && _order.TryPeek(out var head) && !_byId.ContainsKey(head)) _order.Dequeue();
             }
         }
 
-        public void MarkSpooled(IEnumerable<DecisionRecord> records)
-        {
-            lock (_lock) foreach (var r in records) _spooled.Add(r.DecisionId);
-        }
-
-        public void Remove(IEnumerable<DecisionRecord> records, bool spooled)
+        public void Remove(IEnumerable<DecisionRecord> records)
         {
             lock (_lock)
             {
-                foreach (var r in records)
-                {
-                    // A record both queued live and still in the spool stays until the spool copy is replayed.
-                    if (!spooled && _spooled.Contains(r.DecisionId)) continue;
-                    _spooled.Remove(r.DecisionId);
-                    if (!_byId.Remove(r.DecisionId, out var stored)) continue;
-                    if (stored.RequestId is { } req && _byRequest.TryGetValue(req, out var x) && x.DecisionId == stored.DecisionId) _byRequest.Remove(req);
-                    if (stored.SessionId is { } s && _bySession.TryGetValue(s, out var m))
-                    {
-                        m.Remove(stored.DecisionId);
-                        if (m.Count == 0) _bySession.Remove(s);
-                    }
-                }
+                foreach (var r in records) RemoveLocked(r.DecisionId);
+                if (_byId.Count == 0) _order.Clear();
+            }
+        }
+
+        private void RemoveLocked(string decisionId)
+        {
+            if (!_byId.Remove(decisionId, out var stored)) return;
+            if (stored.RequestId is { } req && _byRequest.TryGetValue(req, out var x) && x.DecisionId == stored.DecisionId) _byRequest.Remove(req);
+            if (stored.SessionId is { } s && _bySession.TryGetValue(s, out var m))
+            {
+                m.Remove(stored.DecisionId);
+                if (m.Count == 0) _bySession.Remove(s);
             }
         }
 
