@@ -403,6 +403,11 @@ public static class GoRegex
                     sb.Append("\\}");
                     i++;
                     continue;
+                case '.':
+                    // Go matches a whole code point; .NET would match half of a surrogate pair.
+                    sb.Append(@"(?:[\uD800-\uDBFF][\uDC00-\uDFFF]|.)");
+                    i++;
+                    continue;
                 case '#': case ' ':
                     sb.Append('\\').Append(c);
                     i++;
@@ -515,6 +520,16 @@ public static class GoRegex
 
     private static int TranslateClass(string p, int i, StringBuilder sb)
     {
+        // A class that is exactly one negated POSIX class, [[:^alpha:]], is the negated set.
+        if (string.CompareOrdinal(p, i, "[[:^", 0, 4) == 0)
+        {
+            int close = p.IndexOf(":]]", i + 4, StringComparison.Ordinal);
+            if (close > 0 && PosixClass(p[(i + 4)..close]) is { } negated && p.IndexOf(']', i + 4) == close + 1)
+            {
+                sb.Append("[^").Append(negated).Append(']');
+                return close + 3;
+            }
+        }
         int j = i + 1;
         sb.Append('[');
         if (j < p.Length && p[j] == '^') { sb.Append('^'); j++; }

@@ -18,6 +18,11 @@ public sealed class MoreRegexGlobTests : MoreBuiltinTestBase
     [TestCase(@"^\pL+$", "héllo", true)]
     [TestCase(@"a{2}", "caab", true)]
     [TestCase(@"^a{,2}$", "a{,2}", true)] // not a repetition in Go: literal
+    [TestCase(@"^.$", "😀", true)] // '.' is one code point, not one UTF-16 unit
+    [TestCase(@"^[[:^alpha:]]+$", "123", true)]
+    [TestCase(@"(?i)ABC", "xabcx", true)]
+    [TestCase(@"a.b", "a\nb", false)]
+    [TestCase(@"(?s)a.b", "a\nb", true)]
     public void RegexMatch(string pattern, string value, bool expected)
         => Assert.That(Json("regex.match", Q(pattern), Q(value)), Is.EqualTo(expected ? "true" : "false"));
 
