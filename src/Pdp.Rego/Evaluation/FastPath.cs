@@ -261,7 +261,18 @@ internal sealed partial class Evaluator
             while (i < body.Length)
             {
                 var r = TryInline(f, body[i], bound, ref nb);
-                if (r < 0) break;
+                if (r < 0)
+                {
+                    // `some x in coll` / `some k, v in coll` on plain variables: iterate here, no closures.
+                    if (body[i] is XSomeIn { With.Length: 0, Negated: false, Value: TVar, Key: null or TVar } si && TrySimple(f, si.Collection, out var coll))
+                    {
+                        Step();
+                        if (coll is null) return true;
+                        if (si.ResultSlot >= 0) f[si.ResultSlot] = Value.True;
+                        return IterateDirect(f, si, coll, body, i + 1, k);
+                    }
+                    break;
+                }
                 if (r == 0) return true;
                 i++;
             }
@@ -270,6 +281,50 @@ internal sealed partial class Evaluator
         finally
         {
             for (int j = 0; j < nb; j++) f[bound[j]] = null;
+        }
+    }
+
+    private bool IterateDirect(Value?[] f, XSomeIn si, Value coll, X[] body, int next, Func<bool> k)
+    {
+        var vs = ((TVar)si.Value).Slot;
+        var ks = si.Key is TVar kv ? kv.Slot : -1;
+        switch (coll)
+        {
+            case ArrayValue a:
+                for (int j = 0; j < a.Count; j++)
+                    if (!BindPairAndContinue(f, ks, ks < 0 ? null : NumberValue.FromInt64(j), vs, a[j], body, next, k)) return false;
+                return true;
+            case SetValue s:
+                foreach (var item in s.Items)
+                    if (!BindPairAndContinue(f, ks, item, vs, item, body, next, k)) return false;
+                return true;
+            case ObjectValue o:
+                var entries = o.Entries.ToArray();
+                foreach (var e in entries)
+                    if (!BindPairAndContinue(f, ks, e.Key, vs, e.Value, body, next, k)) return false;
+                return true;
+        }
+        return true;
+    }
+
+    private bool BindPairAndContinue(Value?[] f, int ks, Value? key, int vs, Value val, X[] body, int next, Func<bool> k)
+    {
+        bool setK = false, setV = false;
+        try
+        {
+            if (ks >= 0)
+            {
+                if (f[ks] is { } bk) { if (!bk.Equals(key!)) return true; }
+                else { f[ks] = key; setK = true; }
+            }
+            if (f[vs] is { } bv) { if (!bv.Equals(val)) return true; }
+            else { f[vs] = val; setV = true; }
+            return EvalBody(f, body, next, k);
+        }
+        finally
+        {
+            if (setK) f[ks] = null;
+            if (setV) f[vs] = null;
         }
     }
 
