@@ -27,7 +27,8 @@ public static class RegoCompiler
     /// </summary>
     public static CompiledPolicy Compile(IReadOnlyList<RegoModuleSource> modules, Value? data = null, CompileOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(modules);
+        if (modules is null || modules.Any(m => m is null || m.Text is null || m.Path is null))
+            throw new RegoException("rego_compile_error", "modules must be non-null (each with a path and a text)");
         data ??= ObjectValue.Empty;
         if (data is not ObjectValue)
             throw new RegoException("rego_compile_error", $"data must be an object but got {data.TypeName}");
@@ -37,6 +38,10 @@ public static class RegoCompiler
         {
             try { parsed.Add(RegoParser.ParseModule(m.Path, m.Text)); }
             catch (RegoException e) { errors.AddRange(e.Errors); }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                errors.Add(new RegoError("rego_parse_error", "internal parser error: " + e.Message, new RegoLocation(m.Path, 1, 1)));
+            }
         }
         if (errors.Count > 0) throw new RegoException(errors);
         try
@@ -80,7 +85,7 @@ public sealed class CompiledPolicy
 
     internal IReadOnlyList<QueryResultRow> QueryWithStats(string query, Value? input, EvalOptions? options, CancellationToken cancellationToken, EvalStats? stats)
     {
-        ArgumentNullException.ThrowIfNull(query);
+        if (query is null) throw new RegoException("rego_parse_error", "query must not be null");
         var q = _queries.TryGetValue(query, out var cached) ? cached : CompileQuery(query);
         return Guard(() =>
         {
@@ -91,9 +96,8 @@ public sealed class CompiledPolicy
 
     private CompiledQuery CompileQuery(string query)
     {
-        var body = RegoParser.ParseQuery(query);
         CompiledQuery q;
-        try { q = Compiler.CompileQuery(body, _state.Root); }
+        try { q = Compiler.CompileQuery(RegoParser.ParseQuery(query), _state.Root); }
         catch (RegoException) { throw; }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -113,7 +117,7 @@ public sealed class CompiledPolicy
 
     internal Value? EvaluateWithStats(string path, Value? input, EvalOptions? options, CancellationToken cancellationToken, EvalStats? stats)
     {
-        ArgumentNullException.ThrowIfNull(path);
+        if (path is null) throw new RegoException("rego_parse_error", "path must not be null");
         if (!_paths.TryGetValue(path, out var r))
         {
             r = ParsePath(path);

@@ -195,3 +195,25 @@ public class EvaluatorTests
         Assert.That(Eval(p, "data"), Is.EqualTo("{\"t\":{\"p\":1}}"));
     }
 }
+
+/// <summary>The public API lets only <see cref="RegoException"/> escape.</summary>
+public class ApiErrorTests
+{
+    [Test]
+    public void NullArgumentsAreRegoErrors()
+    {
+        Assert.Throws<RegoException>(() => RegoCompiler.Compile(null!));
+        var p = RegoCompiler.Compile([new RegoModuleSource("p.rego", "package t\np := 1\n")]);
+        Assert.Throws<RegoException>(() => p.Query(null!));
+        Assert.Throws<RegoException>(() => p.Evaluate(null!));
+        var ex = Assert.Throws<RegoException>(() => p.Query("x := "));
+        Assert.That(ex!.Code, Is.EqualTo("rego_parse_error"));
+    }
+
+    [Test]
+    public void NonObjectDataIsRejected()
+    {
+        var ex = Assert.Throws<RegoException>(() => RegoCompiler.Compile([], Pdp.Rego.Values.Value.FromJson("[1]")));
+        Assert.That(ex!.Code, Is.EqualTo("rego_compile_error"));
+    }
+}
