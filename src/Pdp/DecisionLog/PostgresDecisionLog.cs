@@ -70,12 +70,14 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
         _spool = new Spool(options.SpoolDirectory);
         try
         {
-            var recovered = _spool.Open(line => _logger.LogError("Decision spool: unreadable line skipped: {Line}", line));
+            var recovered = _spool.Open(line => _logger.LogError("Decision spool: unreadable line skipped: {Line}", line),
+                PendingIndex.Capacity);
             _spoolUsable = true;
             foreach (var r in recovered) _pending.Add(r);
-            _spooledCount = recovered.Count;
-            if (recovered.Count > 0)
-                _logger.LogWarning("Decision spool {Path} holds {Count} records from a previous run; replaying", _spool.FilePath, recovered.Count);
+            _spooledCount = recovered.Count; // at most the index capacity: a count for tests and metrics, not exact
+            if (_spool.HasPending)
+                _logger.LogWarning("Decision spool {Path} holds records from a previous run ({Count} or more); replaying",
+                    _spool.FilePath, recovered.Count);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

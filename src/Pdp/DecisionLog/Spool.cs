@@ -36,26 +36,53 @@ internal sealed class Spool : IDisposable
 
     /// <summary>
     /// Creates the directory, takes the lock, drops a torn last line left by a crash (it was never acknowledged)
-    /// and returns the records still in the file. Throws <see cref="IOException"/> or
+    /// and returns up to <paramref name="maxRecords"/> of the records still in the file (the rest stay in the file
+    /// and are replayed all the same; the file is never loaded whole). Throws <see cref="IOException"/> or
     /// <see cref="UnauthorizedAccessException"/> when the directory is unusable.
     /// </summary>
-    public List<DecisionRecord> Open(Action<string>? onBadLine = null)
+    public List<DecisionRecord> Open(Action<string>? onBadLine = null, int maxRecords = int.MaxValue)
     {
         Directory.CreateDirectory(_directory);
         _lock ??= new FileStream(Path.Combine(_directory, "spool.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        if (!File.Exists(FilePath)) { _length = _replayOffset = 0; return []; }
-        var bytes = File.ReadAllBytes(FilePath);
-        var end = Array.LastIndexOf(bytes, (byte)'\n') + 1;
-        if (end < bytes.Length)
+        _length = _replayOffset = 0;
+        if (!File.Exists(FilePath)) return [];
+        using (var fs = new FileStream(FilePath, FileMode.Open, FileAccess.ReadWrite, FileShare.Read))
         {
-            using var fs = new FileStream(FilePath, FileMode.Open, FileAccess.Write);
-            fs.SetLength(end);
-            fs.Flush(true);
+            var end = EndOfLastLine(fs);
+            if (end < fs.Length)
+            {
+                fs.SetLength(end);
+                fs.Flush(true);
+            }
+            _length = end;
         }
-        _length = end;
-        _replayOffset = 0;
-        var (records, _) = Parse(bytes.AsSpan(0, end), int.MaxValue, onBadLine);
+        var records = new List<DecisionRecord>();
+        var offset = 0L;
+        while (offset < _length && records.Count < maxRecords)
+        {
+            var (chunk, next) = ReadAt(offset, Math.Min(10_000, maxRecords - records.Count), onBadLine);
+            records.AddRange(chunk);
+            if (next == offset) break;
+            offset = next;
+        }
         return records;
+    }
+
+    // Offset just past the last '\n', scanning backwards in blocks.
+    private static long EndOfLastLine(FileStream fs)
+    {
+        var block = new byte[64 * 1024];
+        var pos = fs.Length;
+        while (pos > 0)
+        {
+            var n = (int)Math.Min(block.Length, pos);
+            pos -= n;
+            fs.Position = pos;
+            fs.ReadExactly(block, 0, n);
+            var i = Array.LastIndexOf(block, (byte)'\n', n - 1, n);
+            if (i >= 0) return pos + i + 1;
+        }
+        return 0;
     }
 
     /// <summary>Appends the records as JSON lines and fsyncs. On failure the file is cut back and the error rethrown.</summary>
@@ -81,21 +108,23 @@ internal sealed class Spool : IDisposable
     }
 
     /// <summary>Up to <paramref name="max"/> records after the replay offset, and the offset just past them.</summary>
-    public (List<DecisionRecord> Records, long NextOffset) ReadNext(int max, Action<string>? onBadLine = null)
+    public (List<DecisionRecord> Records, long NextOffset) ReadNext(int max, Action<string>? onBadLine = null) =>
+        HasPending ? ReadAt(_replayOffset, max, onBadLine) : ([], _replayOffset);
+
+    private (List<DecisionRecord> Records, long NextOffset) ReadAt(long offset, int max, Action<string>? onBadLine)
     {
-        if (!HasPending) return ([], _replayOffset);
         using var fs = new FileStream(FilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         // Read a window, not the whole remainder (a long outage can leave a large spool); grow it only when
         // not even one complete line fits.
-        var window = (int)Math.Min(_length - _replayOffset, 4 << 20);
+        var window = (int)Math.Min(_length - offset, 4 << 20);
         while (true)
         {
-            fs.Position = _replayOffset;
+            fs.Position = offset;
             var buf = new byte[window];
             fs.ReadExactly(buf);
             var (records, consumed) = Parse(buf, max, onBadLine);
-            if (consumed > 0 || window == _length - _replayOffset) return (records, _replayOffset + consumed);
-            window = (int)Math.Min(_length - _replayOffset, (long)window * 2);
+            if (consumed > 0 || window == _length - offset) return (records, offset + consumed);
+            window = (int)Math.Min(_length - offset, (long)window * 2);
         }
     }
 

@@ -78,6 +78,22 @@ public class SpoolFileTests
     }
 
     [Test]
+    public void A_torn_tail_longer_than_the_scan_block_is_cut_at_the_last_complete_line()
+    {
+        using (var spool = new Spool(_dir))
+        {
+            spool.Open();
+            spool.Append([DecisionChain.Normalize(TestRecords.Full("kept"))]);
+        }
+        var path = Path.Combine(_dir, Spool.FileName);
+        var complete = new FileInfo(path).Length;
+        File.AppendAllText(path, "{\"DecisionId\":\"torn\",\"blob\":\"" + new string('y', 300_000));
+        using var again = new Spool(_dir);
+        Assert.That(again.Open().Select(r => r.DecisionId), Is.EqualTo(new[] { "kept" }));
+        Assert.That(new FileInfo(path).Length, Is.EqualTo(complete));
+    }
+
+    [Test]
     public void A_second_spool_on_the_same_directory_is_refused()
     {
         using var first = new Spool(_dir);
