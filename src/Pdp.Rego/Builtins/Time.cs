@@ -677,8 +677,9 @@ public static class TimeBuiltins
                 case Std.PM: sb.Append(t.Hour >= 12 ? "PM" : "AM"); break;
                 case Std.pm: sb.Append(t.Hour >= 12 ? "pm" : "am"); break;
                 case Std.TZ:
-                    if (offset == 0 && (zone == TimeZoneInfo.Utc || zone.Id is "UTC" or "Etc/UTC")) sb.Append("UTC");
-                    else FormatOffset(sb, offset, colon: false, seconds: false, shortForm: false); // no abbreviations: numeric, as Go does for unnamed zones
+                    if (zone == TimeZoneInfo.Utc || zone.Id is "UTC" or "Etc/UTC") sb.Append("UTC");
+                    else if (Abbreviation(zone, t.ToUnixTimeSeconds(), offset, zone.IsDaylightSavingTime(t)) is { } abbr) sb.Append(abbr);
+                    else FormatOffset(sb, offset, colon: false, seconds: false, shortForm: false); // Go's form for unnamed zones
                     break;
                 case Std.ISO8601TZ or Std.ISO8601ColonTZ or Std.ISO8601SecondsTZ or Std.ISO8601ShortTZ or Std.ISO8601ColonSecondsTZ
                     when offset == 0:
@@ -701,6 +702,78 @@ public static class TimeBuiltins
             }
         }
         return sb.ToString();
+    }
+
+    /// <summary>A TZif file's local time types and its transitions (unix seconds, type index).</summary>
+    private sealed record TzInfo((int Offset, bool Dst, string Name)[] Types, (long At, int Type)[] Transitions);
+
+    private static readonly ConcurrentDictionary<string, TzInfo> Abbreviations = new(StringComparer.Ordinal);
+
+    /// <summary>The zone's abbreviation (EST, CEST, IST, ...) for an offset, read from the tz database file the
+    /// zone came from; null when unknown. (.NET exposes no abbreviations; Go prints them for <c>MST</c>.)</summary>
+    private static string? Abbreviation(TimeZoneInfo zone, long unixSeconds, int offset, bool dst)
+    {
+        var info = Abbreviations.GetOrAdd(zone.Id, static id => ReadTzif(id));
+        var types = info.Types;
+        bool Fits(int type) => type < types.Length && types[type].Offset == offset && types[type].Dst == dst;
+        // The type in force at that instant; past the last transition, the most recent type with this offset.
+        var tr = info.Transitions;
+        int lo = 0, hi = tr.Length - 1, last = -1;
+        while (lo <= hi) { int mid = (lo + hi) / 2; if (tr[mid].At <= unixSeconds) { last = mid; lo = mid + 1; } else hi = mid - 1; }
+        if (last >= 0 && Fits(tr[last].Type)) return types[tr[last].Type].Name;
+        for (int i = tr.Length - 1; i >= 0; i--) if (Fits(tr[i].Type)) return types[tr[i].Type].Name;
+        for (int i = types.Length - 1; i >= 0; i--) if (Fits(i)) return types[i].Name;
+        return null;
+    }
+
+    /// <summary>The local time types (UTC offset, DST flag, abbreviation) and transitions of a TZif file; empty
+    /// when unreadable.</summary>
+    private static TzInfo ReadTzif(string id)
+    {
+        var none = new TzInfo([], []);
+        try
+        {
+            if (id.Contains("..")) return none;
+            var path = Path.Combine("/usr/share/zoneinfo", id);
+            if (!File.Exists(path)) return none;
+            var data = File.ReadAllBytes(path);
+            if (data.Length < 44 || data[0] != 'T' || data[1] != 'Z' || data[2] != 'i' || data[3] != 'f') return none;
+            int Count(int at, int k) => System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(data.AsSpan(at + 20 + 4 * k, 4));
+            int pos = 0, timeSize = 4;
+            // Version 2+ files repeat the data with 64-bit times after the version 1 block; the second block is
+            // authoritative (version 1 data may be empty in "slim" files).
+            if (data[4] >= '2')
+            {
+                pos = 44 + Count(0, 3) * 5 + Count(0, 4) * 6 + Count(0, 5) + Count(0, 2) * 8 + Count(0, 1) + Count(0, 0);
+                timeSize = 8;
+            }
+            int timecnt = Count(pos, 3), typecnt = Count(pos, 4), charcnt = Count(pos, 5);
+            int typesAt = pos + 44 + timecnt * (timeSize + 1);
+            int charsAt = typesAt + typecnt * 6;
+            if (charsAt + charcnt > data.Length) return none;
+            var transitions = new (long, int)[timecnt];
+            for (int k = 0; k < timecnt; k++)
+            {
+                var at = pos + 44 + k * timeSize;
+                long when = timeSize == 8 ? System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(data.AsSpan(at, 8)) : System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(data.AsSpan(at, 4));
+                transitions[k] = (when, data[pos + 44 + timecnt * timeSize + k]);
+            }
+            var result = new (int, bool, string)[typecnt];
+            for (int k = 0; k < typecnt; k++)
+            {
+                var at = typesAt + k * 6;
+                int utoff = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(data.AsSpan(at, 4));
+                int idx = data[at + 5];
+                int end = idx;
+                while (end < charcnt && data[charsAt + end] != 0) end++;
+                result[k] = (utoff, data[at + 4] != 0, Encoding.ASCII.GetString(data, charsAt + idx, Math.Max(0, end - idx)));
+            }
+            return new TzInfo(result, transitions);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or IndexOutOfRangeException or OverflowException)
+        {
+            return none;
+        }
     }
 
     private static void Pad(StringBuilder sb, int v, int width) => sb.Append(v.ToString(CultureInfo.InvariantCulture).PadLeft(width, '0'));

@@ -86,6 +86,14 @@ public sealed class MoreTimeTests : MoreBuiltinTestBase
     }
 
     [Test]
+    public void FormatPrintsZoneAbbreviationsAsGo()
+    {
+        Assert.That(Json("time.format", "[1585852421593912000, \"America/New_York\", \"UnixDate\"]"), Is.EqualTo("\"Thu Apr  2 14:33:41 EDT 2020\""));
+        Assert.That(Json("time.format", "[1577880000000000000, \"America/New_York\", \"RFC1123\"]"), Is.EqualTo("\"Wed, 01 Jan 2020 07:00:00 EST\""));
+        Assert.That(Json("time.format", "[1585852421593912000, \"Europe/Paris\", \"MST\"]"), Is.EqualTo("\"CEST\""));
+    }
+
+    [Test]
     public void FormatThenParseRoundTrips()
     {
         var text = Call("time.format", "[1585852421593912345, \"Asia/Kolkata\"]")!.ToJson();
