@@ -24,7 +24,8 @@ namespace Pdp.DecisionLog;
 /// the spool can take a batch, its appends throw <see cref="AuditUnavailableException"/>.</item>
 /// </list>
 /// The constructor recovers the spool and starts the background tasks; <see cref="StartAsync"/> (optional)
-/// prepares partitions and the chain head eagerly. Thread safe.
+/// prepares partitions eagerly. One instance per writer id and per spool directory (the spool is locked).
+/// Thread safe.
 /// </summary>
 public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
 {
@@ -112,8 +113,9 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
     public int SpooledCount => Volatile.Read(ref _spooledCount);
 
     /// <summary>
-    /// Optional eager start: creates this month's partitions and loads the chain head. Database errors are
-    /// logged, not thrown (the spool covers an unreachable database).
+    /// Optional eager start: creates this month's and next month's partitions (the writer also does it whenever a
+    /// batch reaches a new month; the chain head is read at the first insert). Database errors are logged, not
+    /// thrown (the spool covers an unreachable database).
     /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
