@@ -81,17 +81,32 @@ internal sealed partial class Evaluator
             for (var r = rule; r is not null; r = r.Else)
             {
                 if (Stats is not null) Stats.RuleEvaluations++;
-                var fr = new Value?[r.SlotCount];
-                bool direct = BindArgsDirect(fr, r.Args!, args, out var argsOk);
-                if (direct && !argsOk) continue;
                 bool any;
-                if (direct && r.Value is TConst cv)
+                if (r.Value is TConst cv && r.Args!.Length <= 8)
                 {
-                    // A constant result: one solution of the body is enough, and no closure is needed.
-                    any = !EvalBody(fr, r.Body, 0, StopK);
-                    if (any) RecordFunctionValue(ref result, r, cv.Value);
+                    // A constant result: one solution of the body is enough, and no closure is needed. The frame
+                    // is reused: nothing refers to it once the body has been searched.
+                    var fr = RentFrame(r.SlotCount);
+                    try
+                    {
+                        bool direct = BindArgsDirect(fr, r.Args!, args, out var argsOk);
+                        if (direct && !argsOk) continue;
+                        if (direct)
+                        {
+                            any = !EvalBody(fr, r.Body, 0, StopK);
+                            if (any) RecordFunctionValue(ref result, r, cv.Value);
+                        }
+                        else any = CallDefinitionGeneral(fr, r, args, false, ref result);
+                    }
+                    finally { ReturnFrame(fr); }
                 }
-                else any = CallDefinitionGeneral(fr, r, args, direct, ref result);
+                else
+                {
+                    var fr = new Value?[r.SlotCount];
+                    bool direct = BindArgsDirect(fr, r.Args!, args, out var argsOk);
+                    if (direct && !argsOk) continue;
+                    any = CallDefinitionGeneral(fr, r, args, direct, ref result);
+                }
                 if (any) break;
             }
         }
@@ -101,6 +116,23 @@ internal sealed partial class Evaluator
             TrySimpleOrFirst(fr, d.Value!, out result);
         }
         return result;
+    }
+
+    // Frames of constant-result function definitions, reused within one evaluation (by size).
+    private Dictionary<int, Stack<Value?[]>>? _framePool;
+
+    private Value?[] RentFrame(int size)
+    {
+        if (_framePool is not null && _framePool.TryGetValue(size, out var st) && st.Count > 0) return st.Pop();
+        return new Value?[size];
+    }
+
+    private void ReturnFrame(Value?[] fr)
+    {
+        Array.Clear(fr);
+        _framePool ??= new Dictionary<int, Stack<Value?[]>>();
+        if (!_framePool.TryGetValue(fr.Length, out var st)) _framePool[fr.Length] = st = new Stack<Value?[]>(4);
+        if (st.Count < 16) st.Push(fr);
     }
 
     private void TrySimpleOrFirst(Value?[] f, T t, out Value? result)
