@@ -135,6 +135,21 @@ public sealed class MoreRegexGlobTests : MoreBuiltinTestBase
     }
 
     [Test]
+    public void ConcurrentCallsWithCacheEvictionStayCorrect()
+    {
+        // More distinct patterns than the caches hold, from many threads: every answer must still be right.
+        var failures = 0;
+        Parallel.For(0, 6000, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+        {
+            var glob = Call("glob.match", Q($"tool{i}.*"), "[\".\"]", Q($"tool{i}.read"))!.ToJson();
+            var globNo = Call("glob.match", Q($"tool{i}.*"), "[\".\"]", Q($"tool{i}.a.b"))!.ToJson();
+            var regex = i % 10 == 0 ? Call("regex.match", Q($"^t{i}[0-9]$"), Q($"t{i}7"))!.ToJson() : "true";
+            if (glob != "true" || globNo != "false" || regex != "true") Interlocked.Increment(ref failures);
+        });
+        Assert.That(failures, Is.Zero);
+    }
+
+    [Test]
     public void GlobQuoteMetaRoundTrips()
     {
         Assert.That(Json("glob.quote_meta", Q("*.github.com")), Is.EqualTo(Q(@"\*.github.com")));
