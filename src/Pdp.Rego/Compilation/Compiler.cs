@@ -108,12 +108,17 @@ internal sealed partial class Compiler
         var scope = new Scope(null, CollectNames(body.Exprs, null));
         var xs = c.LowerBody(ctx, scope, body.Exprs);
         var exprs = new List<(int, string, RegoLocation)>();
+        int lastSource = -1, lastSlot = -1;
         for (int i = 0; i < xs.Count; i++)
         {
-            var slot = ctx.NewSlot("$expr");
-            SetResultSlot(xs[i], slot);
-            xs[i].SourceIndex = i;
-            exprs.Add((slot, xs[i].Text, xs[i].Loc));
+            // One result per source expression (an array unification split into pairs shares its slot).
+            if (xs[i].SourceIndex != lastSource)
+            {
+                lastSlot = ctx.NewSlot("$expr", generated: true);
+                lastSource = xs[i].SourceIndex;
+                exprs.Add((lastSlot, xs[i].Text, xs[i].Loc));
+            }
+            SetResultSlot(xs[i], lastSlot);
         }
         var ordered = c.Reorder(ctx, xs, new HashSet<int>());
         if (c._errors.Count > 0) throw new RegoException(c._errors);
