@@ -298,8 +298,8 @@ public static class GoRegex
     {
         var sb = new StringBuilder(p.Length + 16);
         // Multiline flag per open group, so '$' can be translated in context.
-        var multiline = new Stack<bool>();
-        bool ml = false;
+        var multiline = new Stack<(bool Ml, bool U)>();
+        bool ml = false, ungreedy = false;
         int depth = 0;
         int i = 0;
         while (i < p.Length)
@@ -319,7 +319,7 @@ public static class GoRegex
                     continue;
                 case '(':
                 {
-                    multiline.Push(ml);
+                    multiline.Push((ml, ungreedy));
                     depth++;
                     if (i + 1 < p.Length && p[i + 1] == '?')
                     {
@@ -336,7 +336,7 @@ public static class GoRegex
                             continue;
                         }
                         // Flags: (?flags) or (?flags:...)
-                        bool neg = false, newMl = ml;
+                        bool neg = false, newMl = ml, newU = ungreedy;
                         int k = j;
                         for (; k < p.Length && p[k] != ')' && p[k] != ':'; k++)
                         {
@@ -344,7 +344,7 @@ public static class GoRegex
                             {
                                 case 'i': case 's': break;
                                 case 'm': newMl = !neg; break;
-                                case 'U': throw new FormatException($"invalid or unsupported Perl syntax: `(?U`");
+                                case 'U': newU = !neg; break;
                                 case '-': if (neg) throw new FormatException($"invalid or unsupported Perl syntax: `{p[i..(k + 1)]}`"); neg = true; break;
                                 default: throw new FormatException($"invalid or unsupported Perl syntax: `{p[i..Math.Min(p.Length, k + 1)]}`");
                             }
@@ -358,11 +358,17 @@ public static class GoRegex
                             multiline.Pop();
                             depth--;
                             ml = newMl;
-                            if (flags.Length > 0 && flags != "-") sb.Append("(?").Append(flags).Append(')');
+                            ungreedy = newU;
+                            flags = flags.Replace("U", "");
+                            if (flags.Length > 0 && flags != "-" && !flags.EndsWith('-')) sb.Append("(?").Append(flags).Append(')');
+                            else if (flags.EndsWith('-') && flags.Length > 1) sb.Append("(?").Append(flags.TrimEnd('-')).Append(')');
                             i = k + 1;
                             continue;
                         }
                         ml = newMl;
+                        ungreedy = newU;
+                        flags = flags.Replace("U", "");
+                        if (flags.EndsWith('-')) flags = flags.TrimEnd('-');
                         sb.Append("(?").Append(flags).Append(':');
                         i = k + 1;
                         continue;
@@ -374,7 +380,7 @@ public static class GoRegex
                 case ')':
                     if (depth == 0) throw new FormatException($"unexpected ): `{p}`");
                     depth--;
-                    ml = multiline.Pop();
+                    (ml, ungreedy) = multiline.Pop();
                     sb.Append(')');
                     i++;
                     continue;
@@ -396,12 +402,16 @@ public static class GoRegex
                     if (!ok) { sb.Append("\\{"); i++; continue; }
                     if (n1 > 1000 || (n2 != int.MaxValue && n2 > 1000) || n2 < n1) throw new FormatException($"invalid repeat count: `{p[i..(j + 1)]}`");
                     sb.Append(p, i, j + 1 - i);
-                    i = j + 1;
+                    i = Laziness(p, j + 1, sb, ungreedy);
                     continue;
                 }
                 case '}':
                     sb.Append("\\}");
                     i++;
+                    continue;
+                case '*' or '+' or '?':
+                    sb.Append(c);
+                    i = Laziness(p, i + 1, sb, ungreedy);
                     continue;
                 case '.':
                     // Go matches a whole code point; .NET would match half of a surrogate pair.
@@ -420,6 +430,14 @@ public static class GoRegex
         }
         if (depth != 0) throw new FormatException($"missing closing ): `{p}`");
         return sb.ToString();
+    }
+
+    /// <summary>After a quantifier: a following '?' makes it lazy, and (?U) swaps lazy and greedy.</summary>
+    private static int Laziness(string p, int i, StringBuilder sb, bool ungreedy)
+    {
+        bool lazy = i < p.Length && p[i] == '?';
+        if (lazy != ungreedy) sb.Append('?');
+        return lazy ? i + 1 : i;
     }
 
     private static int TranslateEscape(string p, int i, StringBuilder sb, bool inClass)

@@ -67,6 +67,15 @@ public sealed class MoreRegexGlobTests : MoreBuiltinTestBase
     }
 
     [Test]
+    public void UngreedyFlagSwapsGreediness()
+    {
+        Assert.That(Json("regex.find_n", Q("(?U)a+"), Q("aaa"), "-1"), Is.EqualTo("[\"a\",\"a\",\"a\"]"));
+        Assert.That(Json("regex.find_n", Q("(?U)a+?"), Q("aaa"), "-1"), Is.EqualTo("[\"aaa\"]"));
+        Assert.That(Json("regex.find_n", Q("a+?"), Q("aaa"), "-1"), Is.EqualTo("[\"a\",\"a\",\"a\"]"));
+        Assert.That(Json("regex.find_n", Q("(?U:a{1,2})a"), Q("aaa"), "-1"), Is.EqualTo("[\"aa\"]"));
+    }
+
+    [Test]
     public void FindAllStringSubmatchUnmatchedGroupsAreEmpty()
         => Assert.That(Json("regex.find_all_string_submatch_n", Q("a(x*)b(y)?"), Q("-ab-axxb-"), "-1"),
             Is.EqualTo("[[\"ab\",\"\",\"\"],[\"axxb\",\"xx\",\"\"]]"));
