@@ -49,6 +49,10 @@ public static class RegoCompiler
             return new CompiledPolicy(Compiler.Compile(parsed, data));
         }
         catch (RegoException) { throw; }
+        catch (InsufficientExecutionStackException)
+        {
+            throw new RegoException("rego_compile_error", "policy nested too deeply to compile");
+        }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             throw new RegoException("rego_compile_error", "internal compiler error: " + e.Message);

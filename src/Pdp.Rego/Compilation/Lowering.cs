@@ -416,6 +416,8 @@ internal sealed partial class Compiler
 
     private T LowerTerm(RuleCtx ctx, Scope scope, Term t)
     {
+        // Deep nesting (the parser allows up to its limit) must not overflow the stack.
+        System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
         switch (t)
         {
             case ScalarTerm s: return Const(s.Value, s.Location);

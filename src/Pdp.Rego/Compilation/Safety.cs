@@ -8,6 +8,7 @@ internal sealed partial class Compiler
     /// <summary>Variables a term reads when evaluated (<paramref name="needs"/>) and binds by iteration (<paramref name="binds"/>).</summary>
     internal static void VarsEval(T t, HashSet<int> needs, HashSet<int> binds)
     {
+        System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
         switch (t)
         {
             case TVar v: needs.Add(v.Slot); break;

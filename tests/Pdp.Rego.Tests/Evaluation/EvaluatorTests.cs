@@ -217,3 +217,28 @@ public class ApiErrorTests
         Assert.That(ex!.Code, Is.EqualTo("rego_compile_error"));
     }
 }
+
+/// <summary>Deeply nested terms compile and evaluate without overflowing the stack (or fail with a RegoException).</summary>
+public class DeepNestingTests
+{
+    [Test]
+    public void DeeplyNestedArrayLiteralAndComprehensions()
+    {
+        const int depth = 900;
+        var term = new string('[', depth) + "input.x" + new string(']', depth);
+        var comp = "";
+        for (int i = 0; i < 100; i++) comp += "[y | y := ";
+        comp += "1" + string.Concat(Enumerable.Repeat("]", 100));
+        try
+        {
+            var p = RegoCompiler.Compile([new RegoModuleSource("p.rego", $"package t\np := {term}\nq := {comp}\n")]);
+            var v = p.Evaluate("data.t.p", Pdp.Rego.Values.Value.FromJson("{\"x\":1}"));
+            Assert.That(v!.ToJson(), Does.StartWith("[[[[").And.Contain("1"));
+            Assert.That(p.Evaluate("data.t.q")!.ToJson(), Does.StartWith("[[").And.Contain("1"));
+        }
+        catch (RegoException e)
+        {
+            Assert.That(e.Code, Does.StartWith("rego_").Or.StartWith("eval_"));
+        }
+    }
+}
