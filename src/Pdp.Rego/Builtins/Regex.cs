@@ -23,6 +23,15 @@ public static class RegexBuiltins
         b.Add("regex.split", 2, Split, [BuiltinType.String, BuiltinType.String]);
         b.Add("regex.replace", 3, Replace, [BuiltinType.String, BuiltinType.String, BuiltinType.String]);
         b.Add("regex.template_match", 4, TemplateMatch, [BuiltinType.String, BuiltinType.String, BuiltinType.String, BuiltinType.String]);
+        b.Add("regex.globs_match", 2, GlobsMatch, [BuiltinType.String, BuiltinType.String]);
+    }
+
+    private static Value GlobsMatch(BuiltinContext ctx, ReadOnlySpan<Value> args)
+    {
+        const string name = "regex.globs_match";
+        var a = RegexGlob.Parse(name, MoreOperands.Str(name, args, 0));
+        var b = RegexGlob.Parse(name, MoreOperands.Str(name, args, 1));
+        return Value.Bool(RegexGlob.Intersects(a, b));
     }
 
     private static Value Match(BuiltinContext ctx, ReadOnlySpan<Value> args)
@@ -143,6 +152,122 @@ public static class RegexBuiltins
     {
         try { return f(); }
         catch (RegexMatchTimeoutException) { throw BuiltinException.Error(builtin, "regular expression match timed out"); }
+    }
+}
+
+/// <summary>
+/// The restricted patterns of <c>regex.globs_match</c>: <c>.</c> (any character), <c>[...]</c> classes with ranges
+/// and a leading <c>^</c>, <c>\</c> escapes, and <c>*</c> / <c>+</c> after an element; everything else is literal.
+/// Two patterns intersect when some non-empty string matches both (a breadth-first walk of the product automaton).
+/// </summary>
+internal static class RegexGlob
+{
+    /// <summary>One element: a character set (ranges, possibly negated; null ranges = any) and its repetition.</summary>
+    internal sealed record Element((char Lo, char Hi)[]? Ranges, bool Negated, bool Repeat);
+
+    /// <summary>Parses a pattern into elements; "x+" becomes "x" then "x*". Throws <see cref="BuiltinException"/>
+    /// for an unclosed class or a dangling escape or repetition.</summary>
+    public static List<Element> Parse(string name, string p)
+    {
+        var result = new List<Element>();
+        int i = 0;
+        while (i < p.Length)
+        {
+            Element e;
+            char c = p[i];
+            if (c == '.') { e = new Element(null, false, false); i++; }
+            else if (c == '[')
+            {
+                int j = i + 1;
+                bool neg = j < p.Length && p[j] == '^';
+                if (neg) j++;
+                var ranges = new List<(char, char)>();
+                while (j < p.Length && p[j] != ']')
+                {
+                    char lo = p[j];
+                    if (lo == '\\' && j + 1 < p.Length) lo = p[++j];
+                    j++;
+                    char hi = lo;
+                    if (j + 1 < p.Length && p[j] == '-' && p[j + 1] != ']')
+                    {
+                        hi = p[j + 1];
+                        if (hi == '\\' && j + 2 < p.Length) { hi = p[j + 2]; j++; }
+                        j += 2;
+                        if (hi < lo) throw BuiltinException.Error(name, $"invalid character class range in {Value.JsonQuote(p)}");
+                    }
+                    ranges.Add((lo, hi));
+                }
+                if (j >= p.Length) throw BuiltinException.Error(name, $"unclosed character class in {Value.JsonQuote(p)}");
+                e = new Element(ranges.ToArray(), neg, false);
+                i = j + 1;
+            }
+            else if (c == '\\')
+            {
+                if (i + 1 >= p.Length) throw BuiltinException.Error(name, $"trailing backslash in {Value.JsonQuote(p)}");
+                e = new Element([(p[i + 1], p[i + 1])], false, false);
+                i += 2;
+            }
+            else if (c is '*' or '+') throw BuiltinException.Error(name, $"missing argument to repetition operator in {Value.JsonQuote(p)}");
+            else { e = new Element([(c, c)], false, false); i++; }
+            if (i < p.Length && p[i] is '*' or '+')
+            {
+                if (p[i] == '+') result.Add(e);
+                result.Add(e with { Repeat = true });
+                i++;
+            }
+            else result.Add(e);
+        }
+        return result;
+    }
+
+    /// <summary>Whether some non-empty string matches both patterns.</summary>
+    public static bool Intersects(List<Element> a, List<Element> b)
+    {
+        // States: (position in a, position in b, consumed a character yet); a repeated element may be skipped.
+        var seen = new HashSet<(int, int, bool)>();
+        var queue = new Queue<(int, int, bool)>();
+        void Push(int i, int j, bool consumed)
+        {
+            if (seen.Add((i, j, consumed))) queue.Enqueue((i, j, consumed));
+        }
+        Push(0, 0, false);
+        while (queue.Count > 0)
+        {
+            var (i, j, consumed) = queue.Dequeue();
+            if (i == a.Count && j == b.Count && consumed) return true;
+            // A repeated element may match nothing.
+            if (i < a.Count && a[i].Repeat) Push(i + 1, j, consumed);
+            if (j < b.Count && b[j].Repeat) Push(i, j + 1, consumed);
+            // One character matching both current elements; a repeated element may match more.
+            if (i < a.Count && j < b.Count && Overlap(a[i], b[j])) Push(a[i].Repeat ? i : i + 1, b[j].Repeat ? j : j + 1, true);
+        }
+        return false;
+    }
+
+    private static bool Overlap(Element x, Element y)
+    {
+        if (x.Ranges is null) return y.Ranges is null || y.Negated || y.Ranges.Length > 0;
+        if (y.Ranges is null) return x.Negated || x.Ranges.Length > 0;
+        if (x.Negated && y.Negated) return true; // two complements of finite sets always share characters
+        if (x.Negated) return Overlap(y, x);
+        foreach (var (lo, hi) in x.Ranges)
+        {
+            if (!y.Negated)
+            {
+                foreach (var (lo2, hi2) in y.Ranges) if (lo <= hi2 && lo2 <= hi) return true;
+            }
+            else
+            {
+                // Some character of [lo, hi] outside all of y's ranges: scan the boundaries only.
+                for (int c = lo; c <= hi;)
+                {
+                    var blocking = y.Ranges.Where(r => r.Lo <= c && c <= r.Hi).Select(r => (int)r.Hi).DefaultIfEmpty(-1).Max();
+                    if (blocking < 0) return true;
+                    c = blocking + 1;
+                }
+            }
+        }
+        return false;
     }
 }
 

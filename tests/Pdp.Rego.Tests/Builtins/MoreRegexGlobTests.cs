@@ -105,6 +105,25 @@ public sealed class MoreRegexGlobTests : MoreBuiltinTestBase
         Assert.That(Fails("regex.template_match", Q("a{b"), Q("ab"), Q("{"), Q("}")).Code, Is.EqualTo("eval_builtin_error"));
     }
 
+    [TestCase("a.a.", ".b.b", true)]
+    [TestCase("[a-z]+", "[0-9]*", false)]
+    [TestCase("[a-z]+", "[^0-9]", true)]
+    [TestCase("[^a-z]", "[a-z]", false)]
+    [TestCase("abc*", "ab", true)]
+    [TestCase("abc", "abd", false)]
+    [TestCase("x*", "y*", false)] // only the empty string is common, and it does not count
+    [TestCase(".*", "\\*", true)]
+    [TestCase("a+b+", "a*b", true)]
+    public void GlobsMatch(string a, string b, bool expected)
+        => Assert.That(Json("regex.globs_match", Q(a), Q(b)), Is.EqualTo(expected ? "true" : "false"));
+
+    [Test]
+    public void GlobsMatchErrors()
+    {
+        Assert.That(Fails("regex.globs_match", Q("[a-"), Q("a")).Code, Is.EqualTo("eval_builtin_error"));
+        Assert.That(Fails("regex.globs_match", Q("*a"), Q("a")).Code, Is.EqualTo("eval_builtin_error"));
+    }
+
     [Test]
     public void CompiledPatternsAreCachedAndShared()
     {

@@ -10,7 +10,7 @@ public sealed class MoreRobustnessTests : MoreBuiltinTestBase
     private static readonly string[] Names =
     [
         "regex.match", "regex.is_valid", "regex.find_n", "regex.find_all_string_submatch_n", "regex.split", "regex.replace",
-        "regex.template_match", "glob.match", "glob.quote_meta", "time.now_ns", "time.parse_rfc3339_ns", "time.parse_ns",
+        "regex.template_match", "regex.globs_match", "glob.match", "glob.quote_meta", "time.now_ns", "time.parse_rfc3339_ns", "time.parse_ns",
         "time.parse_duration_ns", "time.date", "time.clock", "time.weekday", "time.add_date", "time.diff", "time.format",
         "net.cidr_contains", "net.cidr_intersects", "net.cidr_is_valid", "net.cidr_expand", "net.cidr_contains_matches",
         "net.cidr_merge", "base64.encode", "base64.decode", "base64.is_valid", "base64url.encode", "base64url.encode_no_pad",
