@@ -158,7 +158,7 @@ internal sealed class RuleIndex
 
     private static bool IsIndexableRef(TRef r)
     {
-        if (r.Root != RootKind.Input) return false;
+        if (r.Root is null) return false;
         foreach (var p in r.Path) if (p is not TConst) return false;
         return true;
     }

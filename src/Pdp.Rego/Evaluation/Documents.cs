@@ -142,12 +142,17 @@ internal sealed partial class Evaluator
     {
         var idx = node.Index;
         if (idx is null) return node.RulesArray;
-        Value? v = _input;
-        foreach (var p in idx.Ref.Path)
+        Value? v;
+        if (idx.Ref.Root == RootKind.Input)
         {
-            if (v is null) break;
-            v = Lookup(v, ((TConst)p).Value);
+            v = _input;
+            foreach (var p in idx.Ref.Path)
+            {
+                if (v is null) break;
+                v = Lookup(v, ((TConst)p).Value);
+            }
         }
+        else if (!TrySimpleRef([], idx.Ref, out v)) return node.RulesArray;
         if (v is not null && idx.Candidates.TryGetValue(v, out var c)) return c;
         return idx.UnindexedRules;
     }

@@ -187,6 +187,19 @@ public class EvaluatorTests
     }
 
     [Test]
+    public void RuleIndexOnDataRefsAndUnification()
+    {
+        var sb = new StringBuilder("package t\n");
+        for (int i = 0; i < 50; i++) sb.Append($"mode_rule contains {i} if {{ data.cfg.mode = \"m{i}\" }}\n");
+        var p = Compile(sb.ToString(), "{\"cfg\":{\"mode\":\"m7\"}}");
+        var stats = new EvalStats();
+        Assert.That(p.EvaluateWithStats("data.t.mode_rule", null, null, default, stats)?.ToJson(), Is.EqualTo("[7]"));
+        Assert.That(stats.RuleEvaluations, Is.EqualTo(1));
+        // Under `with`, the index reads the replaced value.
+        Assert.That(p.Query("x := data.t.mode_rule with data.cfg.mode as \"m9\"")[0].Bindings["x"].ToJson(), Is.EqualTo("[9]"));
+    }
+
+    [Test]
     public void MalformedPathIsARegoError()
     {
         var p = Compile("package t\np := 1\n");
