@@ -310,6 +310,12 @@ internal sealed partial class Compiler
             Error("rego_compile_error", $"var {name} assigned above", loc);
             return scope.Vars[name];
         }
+        if (!some && scope.Vars.TryGetValue(name, out var used))
+        {
+            // Used before its := declaration in the same body (OPA: "var x referenced above").
+            Error("rego_compile_error", $"var {name} referenced above", loc);
+            return used;
+        }
         scope.Declared.Add(name);
         var slot = ctx.NewSlot(name);
         scope.Vars[name] = slot;

@@ -82,6 +82,14 @@ public class CompilerErrorTests
     }
 
     [Test]
+    public void VarReferencedBeforeAssignment()
+    {
+        var ex = CompileError("package t\np if { x == 1; x := 2 }\n");
+        Assert.That(ex.Code, Is.EqualTo("rego_compile_error"));
+        Assert.That(ex.Errors[0].Message, Is.EqualTo("var x referenced above"));
+    }
+
+    [Test]
     public void AssignToInputIsRejected()
     {
         var ex = CompileError("package t\np if { input := 1 }\n");
