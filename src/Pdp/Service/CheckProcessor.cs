@@ -138,7 +138,7 @@ public sealed class CheckProcessor
                 outcome = DecisionMapper.Deny("session_history_unavailable", "the session's earlier decisions could not be read");
             }
         }
-        var input = new PolicyInput(InputBuilder.Build(request, history, now));
+        var input = InputBuilder.BuildInput(request, history, now);
         if (outcome is null)
         {
             evaluation = await _engine.EvaluateAsync(input, now, cancellationToken).ConfigureAwait(false);
@@ -235,7 +235,7 @@ public sealed class CheckProcessor
     private static DecisionRecord BuildRecord(CheckRequest request, string decisionId, DateTimeOffset now, PolicyInput input,
         DecisionOutcome outcome, string revision, long evalMicros)
     {
-        var masked = MaskedInput(input.Document);
+
         var w = request.Workload;
         var c = request.Credential;
         return new DecisionRecord
@@ -253,7 +253,7 @@ public sealed class CheckProcessor
             ResourceType = Opt(request.Resource?.Type),
             ResourceId = Opt(request.Resource?.Id),
             ResourceSensitivity = Opt(request.Resource?.Sensitivity),
-            ContextJson = request.Context is { Fields.Count: > 0 } ? JsonUtil.Canonical(input.Document["context"]) : null,
+            ContextJson = request.Context is { Fields.Count: > 0 } ? JsonUtil.Canonical(input.Base["context"]) : null,
             CredentialId = Opt(c?.Id),
             CredentialKind = c is null ? null : InputBuilder.KindName(c.Kind),
             CredentialIssuedAt = c?.IssuedAt?.ToDateTimeOffset(),
@@ -267,7 +267,7 @@ public sealed class CheckProcessor
             ObligationsJson = outcome.Obligations is null ? null : JsonUtil.Canonical(outcome.Obligations),
             PolicyRevision = revision,
             InputHash = input.Hash,
-            MaskedInputJson = JsonUtil.Canonical(masked),
+            MaskedInputJson = MaskedInputJson(input),
             EvalMicros = evalMicros,
             Labels = outcome.Labels,
         };
@@ -277,31 +277,17 @@ public sealed class CheckProcessor
     /// The input as logged: argument values masked (keys kept), and the session history replaced by its length since
     /// those decisions are rows of their own (the full input is identified by the record's input hash).
     /// </summary>
-    private static JsonObject MaskedInput(JsonObject input)
+    private static string MaskedInputJson(PolicyInput input)
     {
-        var masked = new JsonObject();
-        foreach (var (key, value) in input)
+        var doc = input.Base;
+        var subs = new Dictionary<(JsonObject, string), string?>();
+        if (doc["tool"] is JsonObject tool) subs[(tool, "arguments")] = JsonUtil.Canonical(JsonUtil.Mask(tool["arguments"]));
+        if (doc["session"] is JsonObject session)
         {
-            switch (key)
-            {
-                case "tool" when value is JsonObject tool:
-                    var t = new JsonObject();
-                    foreach (var (k, v) in tool) t[k] = k == "arguments" ? JsonUtil.Mask(v) : v?.DeepClone();
-                    masked[key] = t;
-                    break;
-                case "session" when value is JsonObject session:
-                    var s = new JsonObject();
-                    foreach (var (k, v) in session)
-                        if (k == "history") s["history_count"] = (v as JsonArray)?.Count ?? 0;
-                        else s[k] = v?.DeepClone();
-                    masked[key] = s;
-                    break;
-                default:
-                    masked[key] = value?.DeepClone();
-                    break;
-            }
+            subs[(session, "history")] = null;
+            subs[(session, "history_count")] = input.HistoryCount.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
-        return masked;
+        return JsonUtil.Canonical(doc, subs);
     }
 
     /// <summary>The answer a record stands for (also used to replay an earlier decision for a repeated request_id).</summary>

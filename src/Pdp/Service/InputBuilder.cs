@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Google.Protobuf.WellKnownTypes;
+using Pdp.Policy;
 using PolicyPoint.V1;
 
 namespace Pdp.Service;
@@ -22,7 +23,14 @@ namespace Pdp.Service;
 public static class InputBuilder
 {
     /// <summary>The input document. <paramref name="now"/> is the request time; <paramref name="history"/> oldest first.</summary>
-    public static JsonObject Build(CheckRequest request, IReadOnlyList<SessionEvent> history, DateTimeOffset now)
+    public static JsonObject Build(CheckRequest request, IReadOnlyList<SessionEvent> history, DateTimeOffset now) =>
+        BuildInput(request, history, now).Document;
+
+    /// <summary>The input as a <see cref="PolicyInput"/>: the history is spliced in as cached JSON, not rebuilt.</summary>
+    public static PolicyInput BuildInput(CheckRequest request, IReadOnlyList<SessionEvent> history, DateTimeOffset now) =>
+        new(BuildBase(request, now), history);
+
+    private static JsonObject BuildBase(CheckRequest request, DateTimeOffset now)
     {
         var input = new JsonObject();
         if (request.Workload is { } w)
@@ -54,7 +62,8 @@ public static class InputBuilder
         {
             ["session_id"] = request.Session?.SessionId ?? "",
             ["parent_decision_id"] = request.Session?.ParentDecisionId ?? "",
-            ["history"] = new JsonArray(history.Select(h => (JsonNode?)HistoryEntry(h)).ToArray()),
+            // Filled by PolicyInput from the PDP's own session record (as nodes or as cached JSON text).
+            ["history"] = new JsonArray(),
         };
         input["session"] = session;
         if (request.OnBehalfOf is { } o)
@@ -76,7 +85,8 @@ public static class InputBuilder
         _ => null,
     };
 
-    private static JsonObject HistoryEntry(SessionEvent h) => new()
+    /// <summary>One <c>input.session.history</c> entry.</summary>
+    internal static JsonObject HistoryEntry(SessionEvent h) => new()
     {
         ["decision_id"] = h.DecisionId,
         ["tool"] = h.Tool,

@@ -59,38 +59,55 @@ public static class JsonUtil
     /// Canonical JSON text: object keys sorted by ordinal comparison, no whitespace, minimal escaping.
     /// Two equal documents always give the same text, so its hash identifies the document.
     /// </summary>
-    public static string Canonical(JsonNode? node)
+    public static string Canonical(JsonNode? node) => Canonical(node, null);
+
+    /// <summary>
+    /// <see cref="Canonical(JsonNode?)"/> with substitutions: for a listed (object, key), the given text is written
+    /// as that member's value instead of what the object holds (added when absent), or the member is left out when
+    /// the text is null. The text must already be canonical JSON. Lets a large pre-serialized part (the session
+    /// history) be spliced in without building and sorting its nodes again.
+    /// </summary>
+    public static string Canonical(JsonNode? node, IReadOnlyDictionary<(JsonObject Host, string Key), string?>? substitutions)
     {
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer, WriterOptions)) WriteCanonical(writer, node);
-        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions)) WriteCanonical(writer, node, substitutions);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     /// <summary>Lower-case hex SHA-256 of <see cref="Canonical"/>.</summary>
     public static string CanonicalHash(JsonNode? node) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Canonical(node))));
 
-    private static void WriteCanonical(Utf8JsonWriter w, JsonNode? node)
+    private static void WriteCanonical(Utf8JsonWriter w, JsonNode? node, IReadOnlyDictionary<(JsonObject, string), string?>? subs)
     {
         switch (node)
         {
             case null: w.WriteNullValue(); break;
             case JsonObject obj:
                 w.WriteStartObject();
-                var props = new KeyValuePair<string, JsonNode?>[obj.Count];
-                var i = 0;
-                foreach (var p in obj) props[i++] = p;
-                if (props.Length > 1) Array.Sort(props, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
-                foreach (var (k, v) in props)
+                var keys = new List<string>(obj.Count + 1);
+                foreach (var p in obj) keys.Add(p.Key);
+                if (subs is not null)
+                    foreach (var ((host, key), _) in subs)
+                        if (ReferenceEquals(host, obj) && !obj.ContainsKey(key)) keys.Add(key);
+                if (keys.Count > 1) keys.Sort(StringComparer.Ordinal);
+                foreach (var k in keys)
                 {
+                    if (subs is not null && subs.TryGetValue((obj, k), out var raw))
+                    {
+                        if (raw is null) continue;
+                        w.WritePropertyName(k);
+                        w.WriteRawValue(raw, skipInputValidation: true);
+                        continue;
+                    }
                     w.WritePropertyName(k);
-                    WriteCanonical(w, v);
+                    WriteCanonical(w, obj[k], subs);
                 }
                 w.WriteEndObject();
                 break;
             case JsonArray arr:
                 w.WriteStartArray();
-                foreach (var item in arr) WriteCanonical(w, item);
+                foreach (var item in arr) WriteCanonical(w, item, subs);
                 w.WriteEndArray();
                 break;
             default:

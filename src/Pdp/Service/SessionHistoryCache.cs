@@ -8,6 +8,11 @@ public sealed record SessionEvent(
     string DecisionId, string Tool, string? Server, string? ResourceType, string? ResourceId, string? ResourceSensitivity,
     string Decision, IReadOnlyList<string> Labels, DateTimeOffset Time)
 {
+    private string? _json;
+
+    /// <summary>This entry as canonical JSON, as it appears in <c>input.session.history</c> (computed once).</summary>
+    public string Json => _json ??= JsonUtil.Canonical(InputBuilder.HistoryEntry(this));
+
     /// <summary>The event of a logged decision.</summary>
     public static SessionEvent From(DecisionRecord r) =>
         new(r.DecisionId, r.Tool, r.Server, r.ResourceType, r.ResourceId, r.ResourceSensitivity, r.Decision, r.Labels, r.DecidedAt);

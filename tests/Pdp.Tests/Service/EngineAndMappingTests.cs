@@ -65,6 +65,22 @@ public sealed class EngineAndMappingTests
     }
 
     [Test]
+    public void Spliced_history_text_equals_the_canonical_form_of_the_full_document()
+    {
+        var request = CheckServiceTests.ValidRequest();
+        request.Session = new PolicyPoint.V1.Session { SessionId = "s-1" };
+        var history = Enumerable.Range(0, 3).Select(i => new SessionEvent(
+            Guid.CreateVersion7().ToString(), $"tool_{i}", "srv", "file", $"/f/{i}", i == 1 ? "secret" : null, "allow",
+            i == 2 ? ["sensitive", "b"] : [], DateTimeOffset.UnixEpoch.AddDays(i))).ToList();
+        var input = InputBuilder.BuildInput(request, history, DateTimeOffset.UtcNow);
+        var spliced = input.Json; // before the nodes exist
+        var full = JsonUtil.Canonical(input.Document);
+        Assert.That(spliced, Is.EqualTo(full));
+        Assert.That(JsonNode.Parse(spliced)!["session"]!["history"]!.AsArray(), Has.Count.EqualTo(3));
+        Assert.That(input.Hash, Has.Length.EqualTo(64));
+    }
+
+    [Test]
     public async Task Opa_engine_maps_results_undefined_and_errors()
     {
         var reply = """{"result": {"allow": true}, "provenance": {"bundles": {"b1": {"revision": "r-1"}}}}""";
