@@ -194,6 +194,7 @@ internal sealed partial class Evaluator
             }
             EvalChain(rule, (r, fr) => EvalTerm(fr, r.Value!, v =>
             {
+                _chainProduced = true;
                 if (result is null) { result = v; first = r; }
                 else if (!result.Equals(v))
                     throw new RegoException("eval_conflict_error", $"complete rules must not produce multiple outputs: rule {r.PathString} produced conflicting values", r.Loc);
@@ -295,6 +296,9 @@ internal sealed partial class Evaluator
     }
 
     /// <summary>Evaluates a rule and its else chain: the first rule of the chain with a solution wins.</summary>
+    /// <summary>Set by a chain's value callback when the head value was defined (an undefined value tries the else).</summary>
+    private bool _chainProduced;
+
     private void EvalChain(CRule rule, Func<CRule, Value?[], bool> onSolution)
     {
         for (var r = rule; r is not null; r = r.Else)
@@ -303,8 +307,15 @@ internal sealed partial class Evaluator
             bool any = false;
             var fr = new Value?[r.SlotCount];
             var rr = r;
-            EvalBody(fr, r.Body, 0, () => { any = true; return onSolution(rr, fr); });
-            if (any) return;
+            var saved = _chainProduced;
+            _chainProduced = false;
+            try
+            {
+                EvalBody(fr, r.Body, 0, () => { any = true; return onSolution(rr, fr); });
+                // Only complete rules with else report values through the flag; other kinds have no else.
+                if (any && (rule.Else is null || _chainProduced)) return;
+            }
+            finally { _chainProduced = saved; }
         }
     }
 }

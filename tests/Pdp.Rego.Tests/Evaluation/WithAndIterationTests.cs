@@ -69,6 +69,14 @@ public class WithAndIterationTests
     }
 
     [Test]
+    public void UndefinedHeadValueFallsToElse()
+    {
+        var p = Compile("package t\np := input.x if true\nelse := 2\n");
+        Assert.That(p.Evaluate("data.t.p", Value.FromJson("{}"))!.ToJson(), Is.EqualTo("2"));
+        Assert.That(p.Evaluate("data.t.p", Value.FromJson("{\"x\":1}"))!.ToJson(), Is.EqualTo("1"));
+    }
+
+    [Test]
     public void IntegerAndDoubleAreEqual()
     {
         var p = Compile("package t\np if 1 == 1.0\nq if { x := {1: \"a\"}; x[1.0] == \"a\" }\n");
