@@ -27,53 +27,15 @@ public sealed class ArrayValue : Value
     public override ValueKind Kind => ValueKind.Array;
 
     public override bool Equals(Value? other)
-    {
-        if (ReferenceEquals(this, other)) return true;
-        if (other is not ArrayValue a || a._items.Length != _items.Length) return false;
-        for (int i = 0; i < _items.Length; i++) if (!_items[i].Equals(a._items[i])) return false;
-        return true;
-    }
+        => ReferenceEquals(this, other) || (other is ArrayValue a && Sequence.Equal(_items, a._items));
 
-    public override int GetHashCode()
-    {
-        if (_hash != 0) return _hash;
-        var h = new HashCode();
-        h.Add(ValueKind.Array);
-        foreach (var v in _items) h.Add(v.GetHashCode());
-        var r = h.ToHashCode();
-        _hash = r == 0 ? 1 : r;
-        return _hash;
-    }
+    public override int GetHashCode() => _hash != 0 ? _hash : (_hash = Sequence.Hash(ValueKind.Array, _items));
 
-    private protected override int CompareSameKind(Value other)
-    {
-        var b = ((ArrayValue)other)._items;
-        int n = Math.Min(_items.Length, b.Length);
-        for (int i = 0; i < n; i++)
-        {
-            int c = _items[i].CompareTo(b[i]);
-            if (c != 0) return c;
-        }
-        return _items.Length.CompareTo(b.Length);
-    }
+    private protected override int CompareSameKind(Value other) => Sequence.Compare(_items, ((ArrayValue)other)._items);
 
-    public override void WriteJson(Utf8JsonWriter writer)
-    {
-        writer.WriteStartArray();
-        foreach (var v in _items) v.WriteJson(writer);
-        writer.WriteEndArray();
-    }
+    public override void WriteJson(Utf8JsonWriter writer) => Sequence.WriteJson(writer, _items);
 
-    public override void AppendRego(StringBuilder sb)
-    {
-        sb.Append('[');
-        for (int i = 0; i < _items.Length; i++)
-        {
-            if (i > 0) sb.Append(", ");
-            _items[i].AppendRego(sb);
-        }
-        sb.Append(']');
-    }
+    public override void AppendRego(StringBuilder sb) => Sequence.AppendRego(sb, _items, '[', ']');
 }
 
 /// <summary>
@@ -328,53 +290,19 @@ public sealed class SetValue : Value
     public override ValueKind Kind => ValueKind.Set;
 
     public override bool Equals(Value? other)
-    {
-        if (ReferenceEquals(this, other)) return true;
-        if (other is not SetValue s || s._items.Length != _items.Length) return false;
-        for (int i = 0; i < _items.Length; i++) if (!_items[i].Equals(s._items[i])) return false;
-        return true;
-    }
+        => ReferenceEquals(this, other) || (other is SetValue s && Sequence.Equal(_items, s._items));
 
-    public override int GetHashCode()
-    {
-        if (_hash != 0) return _hash;
-        var h = new HashCode();
-        h.Add(ValueKind.Set);
-        foreach (var v in _items) h.Add(v.GetHashCode());
-        var r = h.ToHashCode();
-        _hash = r == 0 ? 1 : r;
-        return _hash;
-    }
+    public override int GetHashCode() => _hash != 0 ? _hash : (_hash = Sequence.Hash(ValueKind.Set, _items));
 
-    private protected override int CompareSameKind(Value other)
-    {
-        var b = ((SetValue)other)._items;
-        int n = Math.Min(_items.Length, b.Length);
-        for (int i = 0; i < n; i++)
-        {
-            int c = _items[i].CompareTo(b[i]);
-            if (c != 0) return c;
-        }
-        return _items.Length.CompareTo(b.Length);
-    }
+    // Sets are held sorted, so OPA's set order is the element-wise order of the sorted elements.
+    private protected override int CompareSameKind(Value other) => Sequence.Compare(_items, ((SetValue)other)._items);
 
-    public override void WriteJson(Utf8JsonWriter writer)
-    {
-        writer.WriteStartArray();
-        foreach (var v in _items) v.WriteJson(writer);
-        writer.WriteEndArray();
-    }
+    public override void WriteJson(Utf8JsonWriter writer) => Sequence.WriteJson(writer, _items);
 
     public override void AppendRego(StringBuilder sb)
     {
-        if (_items.Length == 0) { sb.Append("set()"); return; }
-        sb.Append('{');
-        for (int i = 0; i < _items.Length; i++)
-        {
-            if (i > 0) sb.Append(", ");
-            _items[i].AppendRego(sb);
-        }
-        sb.Append('}');
+        if (_items.Length == 0) sb.Append("set()");
+        else Sequence.AppendRego(sb, _items, '{', '}');
     }
 
     /// <summary>Collects elements, then sorts and de-duplicates once.</summary>
@@ -385,5 +313,56 @@ public sealed class SetValue : Value
         public Builder Add(Value v) { _items.Add(v); return this; }
         /// <summary>The set.</summary>
         public SetValue Build() => Of(_items);
+    }
+}
+
+/// <summary>What arrays and (sorted) sets share: element-wise equality, hashing, order and output.</summary>
+internal static class Sequence
+{
+    public static bool Equal(Value[] a, Value[] b)
+    {
+        if (a.Length != b.Length) return false;
+        for (int i = 0; i < a.Length; i++) if (!a[i].Equals(b[i])) return false;
+        return true;
+    }
+
+    /// <summary>Never 0, so that 0 can mean "not computed yet" in the callers' caches.</summary>
+    public static int Hash(ValueKind kind, Value[] items)
+    {
+        var h = new HashCode();
+        h.Add(kind);
+        foreach (var v in items) h.Add(v.GetHashCode());
+        var r = h.ToHashCode();
+        return r == 0 ? 1 : r;
+    }
+
+    /// <summary>Element-wise, then the shorter first.</summary>
+    public static int Compare(Value[] a, Value[] b)
+    {
+        int n = Math.Min(a.Length, b.Length);
+        for (int i = 0; i < n; i++)
+        {
+            int c = a[i].CompareTo(b[i]);
+            if (c != 0) return c;
+        }
+        return a.Length.CompareTo(b.Length);
+    }
+
+    public static void WriteJson(Utf8JsonWriter writer, Value[] items)
+    {
+        writer.WriteStartArray();
+        foreach (var v in items) v.WriteJson(writer);
+        writer.WriteEndArray();
+    }
+
+    public static void AppendRego(StringBuilder sb, Value[] items, char open, char close)
+    {
+        sb.Append(open);
+        for (int i = 0; i < items.Length; i++)
+        {
+            if (i > 0) sb.Append(", ");
+            items[i].AppendRego(sb);
+        }
+        sb.Append(close);
     }
 }
