@@ -16,16 +16,19 @@ dotnet test PolicyPoint.sln -c Release --no-build -nologo --logger "trx" --resul
   --logger "console;verbosity=normal" || status=$?
 
 echo "== pdp test rego/"
-dotnet src/Pdp/bin/Release/net10.0/pdp.dll test rego/ || status=$?
+dotnet src/Pdp/bin/Release/net10.0/pdp.dll test rego/ | tee "$results/rego-tests.txt" || status=$?
 
-# One closing line over every .NET test result (trx files), in the form CI reads.
+# One closing line over every .NET test result (trx files) and the Rego unit tests, in the form CI reads.
 python3 - "$results" <<'PY' || true
-import sys, glob, xml.etree.ElementTree as ET
+import sys, glob, re, xml.etree.ElementTree as ET
 p = f = 0
 for t in glob.glob(sys.argv[1] + "/*.trx"):
     c = ET.parse(t).getroot().find(".//{*}Counters")
     if c is not None:
         p += int(c.get("passed", 0)); f += int(c.get("failed", 0)) + int(c.get("error", 0)) + int(c.get("timeout", 0))
-print(f"dotnet: {p} passed, {f} failed")
+for kind, n in re.findall(r"^(PASS|FAIL|ERROR|SKIPPED): (\d+)/\d+$", open(sys.argv[1] + "/rego-tests.txt").read(), re.M):
+    if kind == "PASS": p += int(n)
+    elif kind in ("FAIL", "ERROR"): f += int(n)
+print(f"tests: {p} passed, {f} failed")
 PY
 exit $status
