@@ -296,6 +296,20 @@ public sealed class CheckServiceTests
     }
 
     [Test]
+    public async Task Reflection_lists_the_pdp_services()
+    {
+        var reflection = new Grpc.Reflection.V1Alpha.ServerReflection.ServerReflectionClient(_pdp.Channel);
+        using var call = reflection.ServerReflectionInfo();
+        await call.RequestStream.WriteAsync(new Grpc.Reflection.V1Alpha.ServerReflectionRequest { ListServices = "" });
+        await call.RequestStream.CompleteAsync();
+        Assert.That(await call.ResponseStream.MoveNext(CancellationToken.None), Is.True);
+        var names = call.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name).ToList();
+        Assert.That(names, Does.Contain("policypoint.v1.AuthorizationService"));
+        Assert.That(names, Does.Contain("policypoint.v1.DecisionLogService"));
+        Assert.That(names, Does.Contain("grpc.health.v1.Health"));
+    }
+
+    [Test]
     public async Task Graceful_shutdown_waits_for_in_flight_checks()
     {
         _log.AppendDelay = TimeSpan.FromMilliseconds(300);
