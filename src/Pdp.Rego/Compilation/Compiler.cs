@@ -13,6 +13,22 @@ internal sealed class CompiledState
     public required int NodeCount { get; init; }
     /// <summary>Number of nodes with rules (dense <see cref="RuleNode.RuleId"/>s).</summary>
     public required int RuleNodeCount { get; init; }
+
+    // Values of shareable rules (RuleNode.Shareable), by RuleId: null = not computed yet, else a Value or the
+    // evaluator's "undefined" marker. Filled lazily by evaluations outside any `with`; written once per slot
+    // with Volatile.Write after the value is complete, so readers on other threads see a finished value. One
+    // array per StrictBuiltinErrors setting, since that option decides whether a built-in error is undefined.
+    private object?[]? _shared, _sharedStrict;
+
+    /// <summary>The shared rule-value cache for evaluations with the given strictness.</summary>
+    public object?[] SharedRuleCache(bool strict)
+    {
+        ref var slot = ref strict ? ref _sharedStrict : ref _shared;
+        var a = Volatile.Read(ref slot);
+        if (a is not null) return a;
+        Interlocked.CompareExchange(ref slot, new object?[RuleNodeCount], null);
+        return slot!;
+    }
 }
 
 /// <summary>A compiled query: its ordered body, frame size and the user variables to report.</summary>
@@ -94,6 +110,7 @@ internal sealed partial class Compiler
             if (n.Rules.Count > 0 && n.Kind is RuleKind.Complete or RuleKind.MultiValue or RuleKind.Dynamic) n.Index = RuleIndex.Build(n.Rules);
             foreach (var ch in n.Children.Values) stack.Push(ch);
         }
+        Purity.Analyze(_root);
         return new CompiledState { Root = _root, Data = data, Rules = infos, NodeCount = id, RuleNodeCount = ruleIds };
     }
 

@@ -36,6 +36,11 @@ internal sealed class RuleNode
     public int RuleId { get; set; } = -1;
     /// <summary><see cref="Rules"/> as an array (filled at the end of compilation).</summary>
     public CRule[] RulesArray { get; set; } = [];
+    /// <summary>
+    /// True when the rules here do not depend on <c>input</c> or on anything nondeterministic (see
+    /// <see cref="Purity"/>): their value may be computed once per compiled policy and shared.
+    /// </summary>
+    public bool Shareable { get; set; }
 
     public bool HasRules => Rules.Count > 0 || Default is not null;
 

@@ -162,6 +162,17 @@ internal sealed partial class Evaluator
     private Value? RuleValue(RuleNode node)
     {
         if (_ruleCache[node.RuleId] is { } cached) return cached == Undefined ? null : (Value)cached;
+        // Input-independent rules are computed once per policy, except under `with` (its own cache array).
+        object?[]? shared = null;
+        if (node.Shareable && ReferenceEquals(_ruleCache, _rootRuleCache))
+        {
+            shared = _st.SharedRuleCache(_opt.StrictBuiltinErrors);
+            if (Volatile.Read(ref shared[node.RuleId]) is { } sv)
+            {
+                _ruleCache[node.RuleId] = sv;
+                return sv == Undefined ? null : (Value)sv;
+            }
+        }
         EnsureStack(node.Rules.Count > 0 ? node.Rules[0].Loc : null!);
         Value? result = node.Kind switch
         {
@@ -171,6 +182,7 @@ internal sealed partial class Evaluator
             _ => null,
         };
         _ruleCache[node.RuleId] = result ?? Undefined;
+        if (shared is not null) Volatile.Write(ref shared[node.RuleId], result ?? Undefined);
         return result;
     }
 

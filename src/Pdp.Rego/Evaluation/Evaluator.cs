@@ -37,6 +37,8 @@ internal sealed partial class Evaluator
     private List<Value[]>? _masks;
     private Dictionary<string, Replacement>? _overrides;
     private object?[] _ruleCache;
+    // The evaluation's own rule cache: `with` (and function mocks) swap in another array while in effect.
+    private readonly object?[] _rootRuleCache;
     private object?[]? _nodeCache;
     public EvalStats? Stats;
 
@@ -58,7 +60,7 @@ internal sealed partial class Evaluator
         _bctx = new BuiltinContext(_opt, _opt.Now ?? DateTimeOffset.UtcNow, ct);
         _deadline = _opt.Timeout is { } t ? Stopwatch.GetTimestamp() + (long)(t.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
         _maxSteps = _opt.MaxSteps ?? long.MaxValue;
-        _ruleCache = new object?[st.RuleNodeCount];
+        _ruleCache = _rootRuleCache = new object?[st.RuleNodeCount];
         _nodeCache = null;
     }
 
