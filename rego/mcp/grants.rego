@@ -8,9 +8,11 @@
 # and whose argument constraints hold (path_prefixes, argument_patterns).
 package policypoint.mcp
 
-# Grants that cover this workload, server and tool, before looking at arguments.
+# Grants that cover this workload, server and tool, before looking at arguments. Only the candidates from
+# the workload index below are examined; workload_matches still decides, so the index only saves work.
 matching_grants contains grant if {
-	some grant in object.get(config, "grants", [])
+	some key in candidate_grant_keys
+	grant := configured_grants[key]
 	workload_matches(grant)
 	glob_any(object.get(grant, "servers", []), server)
 	glob_any(object.get(grant, "tools", []), tool_name)
@@ -24,6 +26,45 @@ allowing_grants contains grant if {
 }
 
 allowing_grant_ids contains grant.id if some grant in allowing_grants
+
+# --- grant index ---------------------------------------------------------------------------------
+#
+# Security teams write grants as a list. These rules do not read input, so the engine computes them once
+# per compiled policy: a grant whose workload pattern is a literal SPIFFE ID is found by that ID, and only
+# grants with a glob (or malformed) workload pattern are scanned on every call.
+
+configured_grants := object.get(config, "grants", [])
+
+# A workload pattern without glob metacharacters matches exactly one SPIFFE ID: itself.
+literal_workload_pattern(pattern) if {
+	is_string(pattern)
+	not regex.match(`[*?\[\]{}\\]`, pattern)
+}
+
+# SPIFFE ID -> keys (list positions) of the grants that name it literally.
+grant_keys_by_workload[pattern] contains key if {
+	some key, grant in configured_grants
+	some pattern in object.get(grant, "workloads", [])
+	literal_workload_pattern(pattern)
+}
+
+# Keys of the grants with at least one workload pattern that is not a literal.
+glob_workload_grant_keys contains key if {
+	some key, grant in configured_grants
+	some pattern in object.get(grant, "workloads", [])
+	not literal_workload_pattern(pattern)
+}
+
+# The grants that can match this call's workload: a superset of those that do.
+candidate_grant_keys contains key if {
+	workload_id != ""
+	some key in object.get(grant_keys_by_workload, workload_id, set())
+}
+
+candidate_grant_keys contains key if {
+	workload_id != ""
+	some key in glob_workload_grant_keys
+}
 
 workload_matches(grant) if {
 	workload_id != ""
