@@ -100,6 +100,21 @@ internal sealed partial class Evaluator
                     }
                     finally { ReturnFrame(fr); }
                 }
+                else if (r.Args!.Length <= 8 && BindArgsDirectCheck(r.Args!))
+                {
+                    // Plain parameters and a computed value: pooled frame and collector, no closures.
+                    var s = RentSol(SolMode.Function, r, r.Value!);
+                    try
+                    {
+                        BindArgsDirect(s.F, r.Args!, args, out var argsOk);
+                        if (!argsOk) continue;
+                        s.Result = result;
+                        EvalBody(s.F, r.Body, 0, s.OnBody);
+                        result = s.Result;
+                        any = s.Any;
+                    }
+                    finally { ReturnSol(s); }
+                }
                 else
                 {
                     var fr = new Value?[r.SlotCount];
@@ -166,6 +181,12 @@ internal sealed partial class Evaluator
         if (direct) body(); else UnifyArgs(fr, r.Args!, args, 0, body);
         result = res;
         return any;
+    }
+
+    private static bool BindArgsDirectCheck(T[] pats)
+    {
+        foreach (var p in pats) if (p is not (TVar or TConst)) return false;
+        return true;
     }
 
     /// <summary>Binds arguments to parameters that are plain variables or constants (no closures needed).</summary>

@@ -204,6 +204,21 @@ internal sealed partial class Evaluator
                 }
                 continue;
             }
+            if (rule.Else is null)
+            {
+                // One definition with a computed value: a pooled collector instead of per-rule closures.
+                if (Stats is not null) Stats.RuleEvaluations++;
+                var s = RentSol(SolMode.Complete, rule, rule.Value!);
+                s.Result = result;
+                try
+                {
+                    EvalBody(s.F, rule.Body, 0, s.OnBody);
+                    if (result is null && s.Result is not null) first = rule;
+                    result = s.Result;
+                }
+                finally { ReturnSol(s); }
+                continue;
+            }
             EvalChain(rule, (r, fr) => EvalTerm(fr, r.Value!, v =>
             {
                 _chainProduced = true;
@@ -225,11 +240,22 @@ internal sealed partial class Evaluator
         var items = new List<Value>();
         Func<Value, bool> add = v => { items.Add(v); return true; };
         foreach (var rule in Candidates(node))
+        {
+            if (rule.Else is null)
+            {
+                if (Stats is not null) Stats.RuleEvaluations++;
+                var s = RentSol(SolMode.Collect, rule, rule.Key!);
+                s.Items = items;
+                try { EvalBody(s.F, rule.Body, 0, s.OnBody); }
+                finally { ReturnSol(s); }
+                continue;
+            }
             EvalChain(rule, (r, fr) =>
             {
                 if (TrySimple(fr, r.Key!, out var kv)) { if (kv is not null) items.Add(kv); return true; }
                 return EvalTerm(fr, r.Key!, add);
             });
+        }
         return SetValue.Of(items);
     }
 
@@ -329,5 +355,74 @@ internal sealed partial class Evaluator
             }
             finally { _chainProduced = saved; }
         }
+    }
+}
+
+internal sealed partial class Evaluator
+{
+    private enum SolMode { Complete, Collect, Function }
+
+    /// <summary>
+    /// The continuation of one rule body: evaluates the rule's value (or element) term per solution and records it.
+    /// Instances and their delegates are pooled per evaluation (a stack, since bodies nest), so evaluating a rule
+    /// allocates no closures.
+    /// </summary>
+    private sealed class Sol
+    {
+        public readonly Evaluator Ev;
+        public readonly Func<bool> OnBody;
+        public readonly Func<Value, bool> OnValue;
+        public SolMode Mode;
+        public Value?[] F = null!;
+        public T Term = null!;
+        public CRule Rule = null!;
+        public Value? Result;
+        public List<Value>? Items;
+        /// <summary>A value was produced (functions: this definition applies).</summary>
+        public bool Any;
+
+        public Sol(Evaluator ev) { Ev = ev; OnBody = Body; OnValue = Record; }
+
+        private bool Body()
+        {
+            if (Ev.TrySimple(F, Term, out var v)) return v is null || Record(v);
+            return Ev.EvalTerm(F, Term, OnValue);
+        }
+
+        private bool Record(Value v)
+        {
+            Any = true;
+            switch (Mode)
+            {
+                case SolMode.Collect:
+                    Items!.Add(v);
+                    return true;
+                case SolMode.Function:
+                    RecordFunctionValue(ref Result, Rule, v);
+                    return true;
+                default:
+                    if (Result is null) Result = v;
+                    else if (!Result.Equals(v))
+                        throw new RegoException("eval_conflict_error", $"complete rules must not produce multiple outputs: rule {Rule.PathString} produced conflicting values", Rule.Loc);
+                    return Term is not TConst;
+            }
+        }
+    }
+
+    private Stack<Sol>? _sols;
+
+    private Sol RentSol(SolMode mode, CRule rule, T term)
+    {
+        var s = _sols is { Count: > 0 } st ? st.Pop() : new Sol(this);
+        s.Mode = mode; s.Rule = rule; s.Term = term; s.F = RentFrame(rule.SlotCount);
+        s.Result = null; s.Items = null; s.Any = false;
+        return s;
+    }
+
+    private void ReturnSol(Sol s)
+    {
+        ReturnFrame(s.F);
+        s.F = null!; s.Items = null; s.Result = null; s.Term = null!; s.Rule = null!;
+        (_sols ??= new Stack<Sol>(8)).Push(s);
     }
 }

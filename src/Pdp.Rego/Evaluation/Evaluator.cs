@@ -123,9 +123,8 @@ internal sealed partial class Evaluator
     private bool EvalMaybeNegated(Value?[] f, X x, Func<bool> k)
     {
         if (!x.Negated) return EvalExprInner(f, x, k);
-        bool found = false;
-        EvalExprInner(f, x, () => { found = true; return false; });
-        if (found) return true;
+        // A solution stops the search (StopK), which is the only way the search returns false.
+        if (!EvalExprInner(f, x, StopK)) return true;
         return k();
     }
 
@@ -167,7 +166,7 @@ internal sealed partial class Evaluator
                 }
                 return true;
             case ObjectValue o:
-                foreach (var e in o.Entries.ToArray())
+                foreach (var e in o.Entries)
                 {
                     var (key, val) = (e.Key, e.Value);
                     bool go = s.Key is null ? UnifyValue(f, s.Value, val, k) : UnifyPair(f, s.Key, s.Value, key, val, k);
@@ -175,7 +174,7 @@ internal sealed partial class Evaluator
                 }
                 return true;
             case SetValue st:
-                foreach (var item in st.Items)
+                foreach (var item in st.Span)
                 {
                     bool go = s.Key is null ? UnifyValue(f, s.Value, item, k) : UnifyPair(f, s.Key, s.Value, item, item, k);
                     if (!go) return false;
@@ -211,23 +210,41 @@ internal sealed partial class Evaluator
 
     private bool EvalEvery(Value?[] f, XEvery e, Value coll)
     {
-        IEnumerable<(Value K, Value V)> items = coll switch
+        switch (coll)
         {
-            ArrayValue a => a.Items.Select((v, i) => ((Value)NumberValue.FromInt64(i), v)),
-            ObjectValue o => o.Entries.ToArray().Select(kv => (kv.Key, kv.Value)),
-            SetValue s => s.Items.Select(v => (v, v)),
-            _ => null!,
-        };
-        if (items is null) return false; // a domain that is not a collection: every is undefined
-        foreach (var (key, val) in items)
-        {
-            bool found = false;
-            Func<bool> body = () => EvalBody(f, e.Body, 0, () => { found = true; return false; });
-            if (e.Key is null) UnifyValue(f, e.Value, val, body);
-            else UnifyValue(f, e.Key, key, () => UnifyValue(f, e.Value, val, body));
-            if (!found) return false;
+            case ArrayValue a:
+                for (int i = 0; i < a.Count; i++)
+                    if (!EveryItem(f, e, e.Key is null ? null : NumberValue.FromInt64(i), a[i])) return false;
+                return true;
+            case ObjectValue o:
+                foreach (var kv in o.Entries)
+                    if (!EveryItem(f, e, kv.Key, kv.Value)) return false;
+                return true;
+            case SetValue s:
+                foreach (var v in s.Span)
+                    if (!EveryItem(f, e, v, v)) return false;
+                return true;
         }
-        return true;
+        return false; // a domain that is not a collection: every is undefined
+    }
+
+    /// <summary>True when the body of <c>every</c> has a solution for one (key, value) of its domain.</summary>
+    private bool EveryItem(Value?[] f, XEvery e, Value? key, Value val)
+    {
+        // Plain unbound variables (the usual case): bind in place, no closures.
+        if (e.Value is TVar vv && f[vv.Slot] is null && (e.Key is null || (e.Key is TVar kv0 && kv0.Slot != vv.Slot && f[kv0.Slot] is null)))
+        {
+            var ks = e.Key is TVar kv ? kv.Slot : -1;
+            f[vv.Slot] = val;
+            if (ks >= 0) f[ks] = key;
+            try { return !EvalBody(f, e.Body, 0, StopK); }
+            finally { f[vv.Slot] = null; if (ks >= 0) f[ks] = null; }
+        }
+        bool found = false;
+        Func<bool> body = () => EvalBody(f, e.Body, 0, () => { found = true; return false; });
+        if (e.Key is null) UnifyValue(f, e.Value, val, body);
+        else UnifyValue(f, e.Key, key!, () => UnifyValue(f, e.Value, val, body));
+        return found;
     }
 
     // ------------------------------------------------------------------ with
@@ -463,13 +480,13 @@ internal sealed partial class Evaluator
                     }
                     return true;
                 case ObjectValue o:
-                    foreach (var e in o.Entries.ToArray())
+                    foreach (var e in o.Entries)
                     {
                         if (!PathStep(f, pt, e.Key, e.Value, path, i + 1, k)) return false;
                     }
                     return true;
                 case SetValue s:
-                    foreach (var item in s.Items)
+                    foreach (var item in s.Span)
                     {
                         if (!PathStep(f, pt, item, item, path, i + 1, k)) return false;
                     }

@@ -295,12 +295,11 @@ internal sealed partial class Evaluator
                     if (!BindPairAndContinue(f, ks, ks < 0 ? null : NumberValue.FromInt64(j), vs, a[j], body, next, k)) return false;
                 return true;
             case SetValue s:
-                foreach (var item in s.Items)
+                foreach (var item in s.Span)
                     if (!BindPairAndContinue(f, ks, item, vs, item, body, next, k)) return false;
                 return true;
             case ObjectValue o:
-                var entries = o.Entries.ToArray();
-                foreach (var e in entries)
+                foreach (var e in o.Entries)
                     if (!BindPairAndContinue(f, ks, e.Key, vs, e.Value, body, next, k)) return false;
                 return true;
         }
@@ -344,9 +343,8 @@ internal sealed partial class Evaluator
             if (x is XTerm nt && TrySimple(f, nt.Term, out var nv))
                 return nv is null || nv is BooleanValue { Value: false } ? 1 : 0;
             EnsureStack(x.Loc);
-            bool found = false;
-            EvalExprInner(f, x, () => { found = true; return false; });
-            return found ? 0 : 1;
+            // The search returns false only when a solution stopped it.
+            return EvalExprInner(f, x, StopK) ? 1 : 0;
         }
         switch (x)
         {
