@@ -41,6 +41,8 @@ internal sealed class TRef : T
     /// <summary>Evaluator cache for constant data refs: 0 unknown, 1 <see cref="TargetNode"/> is the rule node it names, 2 none.</summary>
     internal int TargetState;
     internal RuleNode? TargetNode;
+    /// <summary>With <see cref="TargetState"/> 3: how many path segments lead to <see cref="TargetNode"/> (the rest index its value).</summary>
+    internal int TargetLen;
 }
 
 internal sealed class TArray : T { public required T[] Items { get; init; } }
@@ -59,6 +61,9 @@ internal sealed class TCall : T
     /// <summary>Evaluator intrinsic (print, walk, or an operator fallback).</summary>
     public Intrinsic Intrinsic { get; init; }
     public required T[] Args { get; init; }
+    /// <summary>Evaluator cache of the function's rule node (resolved once, shared by all evaluations).</summary>
+    internal RuleNode? FunctionNode;
+    internal int FunctionState;
 }
 
 internal enum Intrinsic { None, Print, Walk, Equal, NotEqual, Lt, Lte, Gt, Gte, Member2, Member3, Unsupported, OpaRuntime }

@@ -95,6 +95,14 @@ internal sealed partial class Evaluator
                     v = tn.HasRules && tn.Children.Count == 0 ? RuleValue(tn) : NodeValue(tn, null);
                     return true;
                 }
+                if (state == 3)
+                {
+                    // A rule's value indexed further (e.g. config.servers[s]): skip the walk down the rule tree.
+                    var tn = r.TargetNode!;
+                    cur = tn.Children.Count == 0 ? RuleValue(tn) : NodeValue(tn, null);
+                    i = r.TargetLen;
+                    goto Plain;
+                }
             }
             // Walk the rule tree alongside base data while keys are ground.
             RuleNode? node = _st.Root;
@@ -150,11 +158,21 @@ internal sealed partial class Evaluator
     {
         RuleNode? node = _st.Root;
         Value? baseVal = _st.Data;
+        int len = 0;
         foreach (var p in r.Path)
         {
+            if (node is not null && node.HasRules && baseVal is null && len > 0)
+            {
+                // The path goes on below a rule node: its value is looked up from there (state 3).
+                r.TargetNode = node;
+                r.TargetLen = len;
+                Volatile.Write(ref r.TargetState, 3); // publish the node and length before the state
+                return 3;
+            }
             if (p is not TConst c || node is null || node.HasRules) { node = null; break; }
             node = node.Children.TryGetValue(c.Value, out var next) ? next : null;
             baseVal = baseVal is null ? null : Lookup(baseVal, c.Value);
+            len++;
         }
         if (node is not null && baseVal is null && node.HasRules)
         {
@@ -219,7 +237,18 @@ internal sealed partial class Evaluator
     {
         if (fpath is not null)
         {
-            var node = _st.Root.Find(fpath);
+            RuleNode? node;
+            if (ReferenceEquals(fpath, c.FunctionPath))
+            {
+                // Resolved once per call site, shared by evaluations (the tree is immutable).
+                if (Volatile.Read(ref c.FunctionState) == 0)
+                {
+                    c.FunctionNode = _st.Root.Find(fpath);
+                    Volatile.Write(ref c.FunctionState, 1);
+                }
+                node = c.FunctionNode;
+            }
+            else node = _st.Root.Find(fpath);
             return node is null ? null : CallFunction(node, args, c);
         }
         if (intr == Intrinsic.Unsupported)
