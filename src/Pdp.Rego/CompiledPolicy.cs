@@ -94,7 +94,9 @@ public sealed class CompiledPolicy
         return Guard(() =>
         {
             var ev = new Evaluator(_state, input, options, cancellationToken) { Stats = stats };
-            return (IReadOnlyList<QueryResultRow>)ev.RunQuery(q);
+            var rows = (IReadOnlyList<QueryResultRow>)ev.RunQuery(q);
+            ev.Release();
+            return rows;
         });
     }
 
@@ -127,8 +129,27 @@ public sealed class CompiledPolicy
             r = ParsePath(path);
             if (_paths.Count < 1024) _paths.TryAdd(path, r);
         }
-        return Guard(() => new Evaluator(_state, input, options, cancellationToken) { Stats = stats }.EvalRef(r));
+        // No Guard closure on the hot path: the same exception mapping, inline.
+        Evaluator? ev = null;
+        try
+        {
+            ev = new Evaluator(_state, input, options, cancellationToken) { Stats = stats };
+            var v = ev.EvalRef(r);
+            ev.Release();
+            return v;
+        }
+        catch (Exception e) when (e is not RegoException && e is not OutOfMemoryException)
+        {
+            throw MapException(e);
+        }
     }
+
+    private static RegoException MapException(Exception e) => e switch
+    {
+        OperationCanceledException => new RegoException("eval_cancel_error", "caller cancelled query execution"),
+        InsufficientExecutionStackException => new RegoException("eval_internal_error", "evaluation nested too deeply (stack limit reached)"),
+        _ => new RegoException("eval_internal_error", "internal evaluation error: " + e.GetType().Name + ": " + e.Message),
+    };
 
     private static TRef ParsePath(string path)
     {

@@ -21,7 +21,8 @@ public static class GlobBuiltins
     }
 
     private static readonly BoundedCache<(string Pattern, string Delimiters), Matcher> Cache = new(2000);
-    private static readonly ArrayValue DotDelimiter = new([new StringValue(".")]);
+    // One-character delimiter strings for ASCII, built once.
+    private static readonly string[] SingleChar = Enumerable.Range(0, 128).Select(c => ((char)c).ToString()).ToArray();
 
     private static Value Match(BuiltinContext ctx, ReadOnlySpan<Value> args)
     {
@@ -33,7 +34,13 @@ public static class GlobBuiltins
             case NullValue: delimiters = ""; break;
             case ArrayValue a:
             {
-                if (a.Count == 0 || a.Equals(DotDelimiter)) { delimiters = "."; break; }
+                if (a.Count == 0) { delimiters = "."; break; }
+                if (a.Count == 1 && a[0] is StringValue { Value: { Length: > 0 } one } && one[0] < SingleChar.Length)
+                {
+                    // The usual case (["/"], ["."]): a cached one-character string, no allocation per call.
+                    delimiters = SingleChar[one[0]];
+                    break;
+                }
                 var sb = new StringBuilder(a.Count);
                 foreach (var d in a.Span)
                 {

@@ -134,19 +134,17 @@ internal sealed partial class Evaluator
     }
 
     // Frames of constant-result function definitions, reused within one evaluation (by size).
-    private Dictionary<int, Stack<Value?[]>>? _framePool;
-
     private Value?[] RentFrame(int size)
     {
-        if (_framePool is not null && _framePool.TryGetValue(size, out var st) && st.Count > 0) return st.Pop();
+        if (size < EvalScratch.MaxPooledFrame && _scratch.Frames[size] is { Count: > 0 } st) return st.Pop();
         return new Value?[size];
     }
 
     private void ReturnFrame(Value?[] fr)
     {
+        if (fr.Length >= EvalScratch.MaxPooledFrame) return;
         Array.Clear(fr);
-        _framePool ??= new Dictionary<int, Stack<Value?[]>>();
-        if (!_framePool.TryGetValue(fr.Length, out var st)) _framePool[fr.Length] = st = new Stack<Value?[]>(4);
+        var st = _scratch.Frames[fr.Length] ??= new Stack<Value?[]>(4);
         if (st.Count < 16) st.Push(fr);
     }
 

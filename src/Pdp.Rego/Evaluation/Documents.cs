@@ -369,7 +369,7 @@ internal sealed partial class Evaluator
     /// </summary>
     private sealed class Sol
     {
-        public readonly Evaluator Ev;
+        public Evaluator Ev = null!;
         public readonly Func<bool> OnBody;
         public readonly Func<Value, bool> OnValue;
         public SolMode Mode;
@@ -381,7 +381,7 @@ internal sealed partial class Evaluator
         /// <summary>A value was produced (functions: this definition applies).</summary>
         public bool Any;
 
-        public Sol(Evaluator ev) { Ev = ev; OnBody = Body; OnValue = Record; }
+        public Sol() { OnBody = Body; OnValue = Record; }
 
         private bool Body()
         {
@@ -409,11 +409,11 @@ internal sealed partial class Evaluator
         }
     }
 
-    private Stack<Sol>? _sols;
 
     private Sol RentSol(SolMode mode, CRule rule, T term)
     {
-        var s = _sols is { Count: > 0 } st ? st.Pop() : new Sol(this);
+        var s = _scratch.Sols.Count > 0 ? (Sol)_scratch.Sols.Pop() : new Sol();
+        s.Ev = this;
         s.Mode = mode; s.Rule = rule; s.Term = term; s.F = RentFrame(rule.SlotCount);
         s.Result = null; s.Items = null; s.Any = false;
         return s;
@@ -422,7 +422,7 @@ internal sealed partial class Evaluator
     private void ReturnSol(Sol s)
     {
         ReturnFrame(s.F);
-        s.F = null!; s.Items = null; s.Result = null; s.Term = null!; s.Rule = null!;
-        (_sols ??= new Stack<Sol>(8)).Push(s);
+        s.F = null!; s.Items = null; s.Result = null; s.Term = null!; s.Rule = null!; s.Ev = null!;
+        if (_scratch.Sols.Count < 32) _scratch.Sols.Push(s);
     }
 }

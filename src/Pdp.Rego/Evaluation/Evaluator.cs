@@ -39,6 +39,7 @@ internal sealed partial class Evaluator
     private object?[] _ruleCache;
     // The evaluation's own rule cache: `with` (and function mocks) swap in another array while in effect.
     private readonly object?[] _rootRuleCache;
+    private readonly EvalScratch _scratch;
     private object?[]? _nodeCache;
     public EvalStats? Stats;
 
@@ -60,9 +61,13 @@ internal sealed partial class Evaluator
         _bctx = new BuiltinContext(_opt, _opt.Now ?? DateTimeOffset.UtcNow, ct);
         _deadline = _opt.Timeout is { } t ? Stopwatch.GetTimestamp() + (long)(t.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
         _maxSteps = _opt.MaxSteps ?? long.MaxValue;
-        _ruleCache = _rootRuleCache = new object?[st.RuleNodeCount];
+        _scratch = EvalScratch.Take(st.RuleNodeCount);
+        _ruleCache = _rootRuleCache = _scratch.RuleCache;
         _nodeCache = null;
     }
+
+    /// <summary>Ends the evaluation: its pooled working memory goes back to the thread (call once, when done).</summary>
+    public void Release() => _scratch.Release();
 
     // ------------------------------------------------------------------ entry points
 
@@ -86,6 +91,7 @@ internal sealed partial class Evaluator
     /// <summary>The value of a ground ref (e.g. <c>data.pkg.decision</c>), or null when undefined.</summary>
     public Value? EvalRef(TRef r)
     {
+        if (TrySimple([], r, out var simple)) return simple;
         Value? result = null;
         EvalTerm([], r, v => { result = v; return false; });
         return result;

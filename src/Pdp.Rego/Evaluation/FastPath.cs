@@ -216,20 +216,20 @@ internal sealed partial class Evaluator
     }
 
     // Argument arrays for direct calls, reused within one evaluation (built-ins only read their span).
-    private readonly Stack<Value[]>?[] _argPool = new Stack<Value[]>?[5];
 
     private Value[] RentArgs(int n)
     {
         if (n == 0) return [];
-        if (n < _argPool.Length && _argPool[n] is { Count: > 0 } st) return st.Pop();
+        if (n < _scratch.Args.Length && _scratch.Args[n] is { Count: > 0 } st) return st.Pop();
         return new Value[n];
     }
 
     private void ReturnArgs(Value[] a)
     {
-        if (a.Length == 0 || a.Length >= _argPool.Length) return;
+        if (a.Length == 0 || a.Length >= _scratch.Args.Length) return;
         Array.Clear(a);
-        (_argPool[a.Length] ??= new Stack<Value[]>(4)).Push(a);
+        var st = _scratch.Args[a.Length] ??= new Stack<Value[]>(4);
+        if (st.Count < 16) st.Push(a);
     }
 
     /// <summary>The result of calling a built-in, function or intrinsic (not walk/print) on ground arguments.</summary>
