@@ -80,7 +80,7 @@ internal sealed partial class Evaluator
         {
             for (var r = rule; r is not null; r = r.Else)
             {
-                if (Stats is not null) Stats.RuleEvaluations++;
+                if (Stats is not null) Stats.Count(r);
                 bool any;
                 if (r.Value is TConst cv && r.Args!.Length <= 8)
                 {
@@ -197,7 +197,7 @@ internal sealed partial class Evaluator
             if (pats[i] is TConst c) { if (!c.Value.Equals(args[i])) { ok = false; break; } continue; }
             var slot = ((TVar)pats[i]).Slot;
             if (fr[slot] is { } prev) { if (!prev.Equals(args[i])) { ok = false; break; } }
-            else fr[slot] = args[i];
+            else Store(fr, slot, args[i]);
         }
         return true;
     }

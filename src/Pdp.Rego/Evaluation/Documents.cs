@@ -195,7 +195,7 @@ internal sealed partial class Evaluator
             if (rule.Else is null && rule.Value is TConst cv)
             {
                 // A constant value (e.g. `allow if ...`): one solution of the body is enough.
-                if (Stats is not null) Stats.RuleEvaluations++;
+                if (Stats is not null) Stats.Count(rule);
                 if (!EvalBody(new Value?[rule.SlotCount], rule.Body, 0, StopK))
                 {
                     if (result is null) { result = cv.Value; first = rule; }
@@ -207,7 +207,7 @@ internal sealed partial class Evaluator
             if (rule.Else is null)
             {
                 // One definition with a computed value: a pooled collector instead of per-rule closures.
-                if (Stats is not null) Stats.RuleEvaluations++;
+                if (Stats is not null) Stats.Count(rule);
                 var s = RentSol(SolMode.Complete, rule, rule.Value!);
                 s.Result = result;
                 try
@@ -243,7 +243,7 @@ internal sealed partial class Evaluator
         {
             if (rule.Else is null)
             {
-                if (Stats is not null) Stats.RuleEvaluations++;
+                if (Stats is not null) Stats.Count(rule);
                 var s = RentSol(SolMode.Collect, rule, rule.Key!);
                 s.Items = items;
                 try { EvalBody(s.F, rule.Body, 0, s.OnBody); }
@@ -341,7 +341,7 @@ internal sealed partial class Evaluator
     {
         for (var r = rule; r is not null; r = r.Else)
         {
-            if (Stats is not null) Stats.RuleEvaluations++;
+            if (Stats is not null) Stats.Count(r);
             bool any = false;
             var fr = new Value?[r.SlotCount];
             var rr = r;

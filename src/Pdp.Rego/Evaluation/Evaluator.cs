@@ -12,6 +12,14 @@ internal sealed class EvalStats
 {
     /// <summary>Rule bodies entered (one per rule definition tried).</summary>
     public long RuleEvaluations;
+    /// <summary>When set, rule bodies entered per rule path (for profiling a policy).</summary>
+    public Dictionary<string, long>? PerRule;
+
+    public void Count(CRule r)
+    {
+        RuleEvaluations++;
+        if (PerRule is not null) PerRule[r.PathString] = PerRule.GetValueOrDefault(r.PathString) + 1;
+    }
 }
 
 /// <summary>
@@ -142,7 +150,7 @@ internal sealed partial class Evaluator
                 return EvalTerm(f, t.Term, v =>
                 {
                     if (v is BooleanValue { Value: false }) return true;
-                    if (t.ResultSlot >= 0) f[t.ResultSlot] = v;
+                    if (t.ResultSlot >= 0) Store(f, t.ResultSlot, v);
                     return k();
                 });
             case XUnify u:
@@ -195,7 +203,7 @@ internal sealed partial class Evaluator
     {
         if (keyPat is TVar kv && f[kv.Slot] is null)
         {
-            f[kv.Slot] = key;
+            Store(f, kv.Slot, key);
             try { return UnifyValue(f, valPat, val, k); }
             finally { f[kv.Slot] = null; }
         }
@@ -207,7 +215,7 @@ internal sealed partial class Evaluator
     {
         if (pt is TVar tv && f[tv.Slot] is null)
         {
-            f[tv.Slot] = key;
+            Store(f, tv.Slot, key);
             try { return EvalPath(f, child, path, next, k); }
             finally { f[tv.Slot] = null; }
         }
@@ -241,8 +249,8 @@ internal sealed partial class Evaluator
         if (e.Value is TVar vv && f[vv.Slot] is null && (e.Key is null || (e.Key is TVar kv0 && kv0.Slot != vv.Slot && f[kv0.Slot] is null)))
         {
             var ks = e.Key is TVar kv ? kv.Slot : -1;
-            f[vv.Slot] = val;
-            if (ks >= 0) f[ks] = key;
+            Store(f, vv.Slot, val);
+            if (ks >= 0) Store(f, ks, key);
             try { return !EvalBody(f, e.Body, 0, StopK); }
             finally { f[vv.Slot] = null; if (ks >= 0) f[ks] = null; }
         }
@@ -328,7 +336,7 @@ internal sealed partial class Evaluator
 
     private static bool Bind(Value?[] f, int slot, Value v, Func<bool> k)
     {
-        f[slot] = v;
+        Store(f, slot, v);
         try { return k(); }
         finally { f[slot] = null; }
     }

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Pdp.Rego.Builtins;
 using Pdp.Rego.Compilation;
 using Pdp.Rego.Values;
@@ -63,6 +65,17 @@ internal sealed partial class Evaluator
         }
         v = null;
         return false;
+    }
+
+    /// <summary>
+    /// Stores a value into a frame or argument array without the covariant array-store type check (every element
+    /// type stored is a <see cref="Value"/>, so the check cannot fail); the index is still bounds-checked.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(Value?[] a, int i, Value? v)
+    {
+        if ((uint)i >= (uint)a.Length) throw new IndexOutOfRangeException();
+        Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(a), i) = v;
     }
 
     private bool TrySimpleKey(Value?[] f, T p, out Value? key)
@@ -207,7 +220,7 @@ internal sealed partial class Evaluator
             {
                 if (!TrySimple(f, c.Args[i], out var a)) return false;
                 if (a is null) return true;
-                args[i] = a;
+                Store(args!, i, a);
             }
             v = CallValue(c, c.Name, c.Builtin, c.FunctionPath, c.Intrinsic, args);
             return true;
@@ -343,10 +356,10 @@ internal sealed partial class Evaluator
             if (ks >= 0)
             {
                 if (f[ks] is { } bk) { if (!bk.Equals(key!)) return true; }
-                else { f[ks] = key; setK = true; }
+                else { Store(f, ks, key); setK = true; }
             }
             if (f[vs] is { } bv) { if (!bv.Equals(val)) return true; }
-            else { f[vs] = val; setV = true; }
+            else { Store(f, vs, val); setV = true; }
             return EvalBody(f, body, next, k);
         }
         finally
@@ -381,7 +394,7 @@ internal sealed partial class Evaluator
                 {
                     if (!TrySimple(f, t.Term, out var v)) return -1;
                     if (v is null || v is BooleanValue { Value: false }) return 0;
-                    if (t.ResultSlot >= 0) f[t.ResultSlot] = v;
+                    if (t.ResultSlot >= 0) Store(f, t.ResultSlot, v);
                     return 1;
                 }
             case XUnify u:
@@ -392,7 +405,7 @@ internal sealed partial class Evaluator
                         if (u.Right is TVar rv0 && f[rv0.Slot] is null) return -1;
                         if (!TrySimple(f, u.Right, out var rv)) return -1;
                         if (rv is null) return 0;
-                        f[lv.Slot] = rv; bound[nb++] = lv.Slot;
+                        Store(f, lv.Slot, rv); bound[nb++] = lv.Slot;
                         if (u.ResultSlot >= 0) f[u.ResultSlot] = Value.True;
                         return 1;
                     }
@@ -400,7 +413,7 @@ internal sealed partial class Evaluator
                     {
                         if (!TrySimple(f, u.Left, out var lval)) return -1;
                         if (lval is null) return 0;
-                        f[rvar.Slot] = lval; bound[nb++] = rvar.Slot;
+                        Store(f, rvar.Slot, lval); bound[nb++] = rvar.Slot;
                         if (u.ResultSlot >= 0) f[u.ResultSlot] = Value.True;
                         return 1;
                     }
