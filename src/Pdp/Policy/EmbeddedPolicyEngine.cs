@@ -71,7 +71,7 @@ public sealed class EmbeddedPolicyEngine : IPolicyEngine
         try
         {
             var options = new EvalOptions { Now = now, Timeout = _timeout };
-            var value = loaded.Policy.Evaluate(_entrypoint, Value.FromJson(input.Json), options, cancellationToken);
+            var value = loaded.Policy.Evaluate(_entrypoint, input.RegoValue, options, cancellationToken);
             var micros = (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
             if (value is null) return ValueTask.FromResult(new PolicyEvaluation(null, false, loaded.Revision, null, micros));
             return ValueTask.FromResult(new PolicyEvaluation(JsonNode.Parse(value.ToJson()), true, loaded.Revision, null, micros));

@@ -2,22 +2,32 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using Pdp.Service;
+using RegoValue = Pdp.Rego.Values.Value;
+using Pdp.Rego.Values;
 
 namespace Pdp.Policy;
 
 /// <summary>
-/// One Rego input document with its canonical JSON text (sorted keys) and that text's SHA-256, each computed at
-/// most once: the engine parses the text, the decision record stores the hash. The session history is kept as
-/// <see cref="SessionEvent"/>s whose canonical JSON is cached per event, and spliced into the text at
-/// <c>session.history</c>, so a long history is not rebuilt as nodes and re-sorted on every Check.
+/// One Rego input document, in the three forms the Check path needs, each computed at most once: the Rego value
+/// the embedded engine evaluates, the canonical JSON text (sorted keys; sent to an OPA server) and that text's
+/// SHA-256 (stored in the decision record). The session history is kept as <see cref="SessionEvent"/>s, each of
+/// which caches its own canonical UTF-8 JSON and Rego value, so a long history is neither rebuilt, re-serialized
+/// nor re-parsed on every Check: the hash is fed the cached bytes, and the Rego value shares the cached values.
 /// </summary>
 public sealed class PolicyInput
 {
+    // Written in place of session.history in the canonical base text. Canonical JSON never holds a raw control
+    // byte (they are escaped inside strings), so its one occurrence marks the splice point unambiguously.
+    private const byte Sentinel = 0x01;
+
     private readonly JsonObject _document;
     private readonly IReadOnlyList<SessionEvent> _history;
     private bool _historyMaterialized;
+    private byte[]? _base;      // canonical UTF-8 of the document, history replaced by the sentinel (if a session)
+    private int _splice = -1;   // index of the sentinel in _base, or -1 when the document has no session
     private string? _json;
     private string? _hash;
+    private RegoValue? _value;
 
     /// <param name="document">The input document; when <paramref name="history"/> is given, without <c>session.history</c>.</param>
     /// <param name="history">The session's earlier decisions, oldest first (placed at <c>session.history</c>).</param>
@@ -46,23 +56,83 @@ public sealed class PolicyInput
     internal JsonObject Base => _document;
 
     /// <summary>Canonical JSON text of the full document.</summary>
-    public string Json => _json ??= JsonUtil.Canonical(_document, HistorySubstitution());
+    public string Json
+    {
+        get
+        {
+            if (_json is not null) return _json;
+            var b = BaseUtf8();
+            if (_splice < 0) return _json = Encoding.UTF8.GetString(b);
+            var sb = new StringBuilder(b.Length + 256 * _history.Count);
+            sb.Append(Encoding.UTF8.GetString(b, 0, _splice)).Append('[');
+            for (int i = 0; i < _history.Count; i++)
+            {
+                if (i > 0) sb.Append(',');
+                sb.Append(_history[i].Json);
+            }
+            sb.Append(']').Append(Encoding.UTF8.GetString(b, _splice + 1, b.Length - _splice - 1));
+            return _json = sb.ToString();
+        }
+    }
 
-    /// <summary>Lower-case hex SHA-256 of <see cref="Json"/> (UTF-8).</summary>
-    public string Hash => _hash ??= Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Json)));
+    /// <summary>Lower-case hex SHA-256 of <see cref="Json"/> (UTF-8), computed without building the text.</summary>
+    public string Hash
+    {
+        get
+        {
+            if (_hash is not null) return _hash;
+            var b = BaseUtf8();
+            if (_splice < 0) return _hash = Convert.ToHexStringLower(SHA256.HashData(b));
+            using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            h.AppendData(b, 0, _splice);
+            h.AppendData("["u8);
+            for (int i = 0; i < _history.Count; i++)
+            {
+                if (i > 0) h.AppendData(","u8);
+                h.AppendData(_history[i].Utf8);
+            }
+            h.AppendData("]"u8);
+            h.AppendData(b, _splice + 1, b.Length - _splice - 1);
+            return _hash = Convert.ToHexStringLower(h.GetHashAndReset());
+        }
+    }
+
+    /// <summary>
+    /// The full document as a Rego value, equal to parsing <see cref="Json"/>: the small base is parsed, the
+    /// history array is assembled from the events' cached values. Throws <see cref="System.Text.Json.JsonException"/>
+    /// only if the document holds something JSON cannot express (it never does when built by <see cref="InputBuilder"/>).
+    /// </summary>
+    public RegoValue RegoValue
+    {
+        get
+        {
+            if (_value is not null) return _value;
+            var b = BaseUtf8();
+            if (_splice < 0) return _value = RegoValue.FromJson(b);
+            // The base with an empty history, then the real history set into session.
+            var text = new byte[b.Length + 1];
+            b.AsSpan(0, _splice).CopyTo(text);
+            text[_splice] = (byte)'[';
+            text[_splice + 1] = (byte)']';
+            b.AsSpan(_splice + 1).CopyTo(text.AsSpan(_splice + 2));
+            var root = (ObjectValue)RegoValue.FromJson(text);
+            var items = new RegoValue[_history.Count];
+            for (int i = 0; i < items.Length; i++) items[i] = _history[i].RegoValue;
+            var session = (ObjectValue)root["session"]!;
+            return _value = root.With(RegoValue.String("session"), session.With(RegoValue.String("history"), new ArrayValue(items)));
+        }
+    }
 
     /// <summary>Number of history entries.</summary>
     public int HistoryCount => _history.Count;
 
-    private Dictionary<(JsonObject, string), string?>? HistorySubstitution()
+    private byte[] BaseUtf8()
     {
-        if (_document["session"] is not JsonObject session) return null;
-        var sb = new StringBuilder("[");
-        for (int i = 0; i < _history.Count; i++)
-        {
-            if (i > 0) sb.Append(',');
-            sb.Append(_history[i].Json);
-        }
-        return new() { [(session, "history")] = sb.Append(']').ToString() };
+        if (_base is not null) return _base;
+        Dictionary<(JsonObject, string), string?>? subs = null;
+        if (_document["session"] is JsonObject session) subs = new() { [(session, "history")] = "\u0001" };
+        var b = JsonUtil.CanonicalUtf8(_document, subs);
+        _splice = subs is null ? -1 : Array.IndexOf(b, Sentinel);
+        return _base = b;
     }
 }

@@ -68,10 +68,14 @@ public static class JsonUtil
     /// history) be spliced in without building and sorting its nodes again.
     /// </summary>
     public static string Canonical(JsonNode? node, IReadOnlyDictionary<(JsonObject Host, string Key), string?>? substitutions)
+        => Encoding.UTF8.GetString(CanonicalUtf8(node, substitutions));
+
+    /// <summary><see cref="Canonical(JsonNode?, IReadOnlyDictionary{ValueTuple{JsonObject, string}, string?}?)"/> as UTF-8 bytes.</summary>
+    public static byte[] CanonicalUtf8(JsonNode? node, IReadOnlyDictionary<(JsonObject Host, string Key), string?>? substitutions)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
         using (var writer = new Utf8JsonWriter(buffer, WriterOptions)) WriteCanonical(writer, node, substitutions);
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        return buffer.WrittenSpan.ToArray();
     }
 
     /// <summary>Lower-case hex SHA-256 of <see cref="Canonical"/>.</summary>

@@ -9,9 +9,17 @@ public sealed record SessionEvent(
     string Decision, IReadOnlyList<string> Labels, DateTimeOffset Time)
 {
     private string? _json;
+    private byte[]? _utf8;
+    private Pdp.Rego.Values.Value? _value;
 
     /// <summary>This entry as canonical JSON, as it appears in <c>input.session.history</c> (computed once).</summary>
     public string Json => _json ??= JsonUtil.Canonical(InputBuilder.HistoryEntry(this));
+
+    /// <summary><see cref="Json"/> as UTF-8 (computed once; hashed into every later input of the session).</summary>
+    internal byte[] Utf8 => _utf8 ??= System.Text.Encoding.UTF8.GetBytes(Json);
+
+    /// <summary><see cref="Json"/> as a Rego value (parsed once; immutable, so shared by every later input).</summary>
+    internal Pdp.Rego.Values.Value RegoValue => _value ??= Pdp.Rego.Values.Value.FromJson(Utf8);
 
     /// <summary>The event of a logged decision.</summary>
     public static SessionEvent From(DecisionRecord r) =>

@@ -80,6 +80,38 @@ public sealed class EngineAndMappingTests
         Assert.That(input.Hash, Has.Length.EqualTo(64));
     }
 
+    [TestCase(0)]
+    [TestCase(1)]
+    [TestCase(5)]
+    public void Hash_and_rego_value_equal_those_of_the_full_canonical_text(int events)
+    {
+        var request = CheckServiceTests.ValidRequest();
+        request.Session = new PolicyPoint.V1.Session { SessionId = "s-2" };
+        request.Tool.Arguments = new Google.Protobuf.WellKnownTypes.Struct
+        {
+            Fields = { ["n"] = Google.Protobuf.WellKnownTypes.Value.ForNumber(2.5), ["q"] = Google.Protobuf.WellKnownTypes.Value.ForString("a\u0001\"b") },
+        };
+        var history = Enumerable.Range(0, events).Select(i => new SessionEvent(
+            Guid.CreateVersion7().ToString(), $"tool_{i}", "srv", "file", $"/f/{i}", null, i % 2 == 0 ? "allow" : "deny",
+            ["l"], DateTimeOffset.UnixEpoch.AddDays(i))).ToList();
+        // Two inputs over the same events: one derives hash and value from the cached parts, one from the full text.
+        var fast = InputBuilder.BuildInput(request, history, DateTimeOffset.UnixEpoch);
+        var hash = fast.Hash;
+        var value = fast.RegoValue;
+        var full = InputBuilder.BuildInput(request, history, DateTimeOffset.UnixEpoch).Json;
+        Assert.That(hash, Is.EqualTo(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(full)))));
+        Assert.That(value, Is.EqualTo(Pdp.Rego.Values.Value.FromJson(full)));
+        Assert.That(value.ToJson(), Is.EqualTo(full));
+    }
+
+    [Test]
+    public void Input_without_a_session_has_a_hash_and_value_too()
+    {
+        var input = new PolicyInput(new JsonObject { ["tool"] = new JsonObject { ["name"] = "t\u0001" } });
+        Assert.That(input.RegoValue, Is.EqualTo(Pdp.Rego.Values.Value.FromJson(input.Json)));
+        Assert.That(input.Hash, Is.EqualTo(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(input.Json)))));
+    }
+
     [Test]
     public async Task Opa_engine_maps_results_undefined_and_errors()
     {
