@@ -11,6 +11,11 @@ internal sealed partial class Evaluator
     private bool EvalCall(Value?[] f, TCall c, Func<Value, bool> k)
     {
         if (c.Intrinsic == Intrinsic.Print && (_overrides is null || !_overrides.ContainsKey(c.Name))) return EvalPrint(f, c, k);
+        return EvalCallGeneral(f, c, k);
+    }
+
+    private bool EvalCallGeneral(Value?[] f, TCall c, Func<Value, bool> k)
+    {
         if (HasVarArgAfterBinder(c.Args))
             return EvalListVarsLast(f, c.Args, args => Invoke(c, c.Name, c.Builtin, c.FunctionPath, c.Intrinsic, args, k, 0));
         return EvalList(f, c.Args, 0, new Value[c.Args.Length], args => Invoke(c, c.Name, c.Builtin, c.FunctionPath, c.Intrinsic, args, k, 0));
@@ -307,18 +312,24 @@ internal sealed partial class Evaluator
             case ComprehensionKind.Array:
             case ComprehensionKind.Set:
                 {
+                    // A pooled collector on the enclosing frame: no closures per comprehension.
                     var l = new List<Value>();
-                    Func<Value, bool> add = v => { l.Add(v); return true; };
-                    EvalBody(f, c.Body, 0, () =>
-                    {
-                        // Most heads are single-valued: no per-solution delegate.
-                        if (TrySimple(f, c.Head, out var hv)) { if (hv is not null) l.Add(hv); return true; }
-                        return EvalTerm(f, c.Head, add);
-                    });
+                    var sol = RentSolOn(f, c.Head, l);
+                    try { EvalBody(f, c.Body, 0, sol.OnBody); }
+                    finally { ReturnSolOn(sol); }
                     result = c.Kind == ComprehensionKind.Array ? new ArrayValue(l.ToArray()) : SetValue.Of(l);
                     break;
                 }
             default:
+                return EvalObjectCompr(f, c, k);
+        }
+        return k(result);
+    }
+
+    private bool EvalObjectCompr(Value?[] f, TCompr c, Func<Value, bool> k)
+    {
+        Value result;
+        {
                 {
                     var d = new Dictionary<Value, Value>();
                     EvalBody(f, c.Body, 0, () => EvalTerm(f, c.Head, key => EvalTerm(f, c.Value!, val =>
@@ -334,7 +345,6 @@ internal sealed partial class Evaluator
                     var b = new ObjectValue.Builder(d.Count);
                     foreach (var (key, val) in d) b.Set(key, val);
                     result = b.Build();
-                    break;
                 }
         }
         return k(result);

@@ -189,16 +189,19 @@ internal sealed partial class Evaluator
     private Value? CompleteValue(RuleNode node)
     {
         Value? result = null;
-        CRule? first = null;
         foreach (var rule in Candidates(node))
         {
             if (rule.Else is null && rule.Value is TConst cv)
             {
                 // A constant value (e.g. `allow if ...`): one solution of the body is enough.
                 if (Stats is not null) Stats.Count(rule);
-                if (!EvalBody(new Value?[rule.SlotCount], rule.Body, 0, StopK))
+                var fr = RentFrame(rule.SlotCount);
+                bool found;
+                try { found = !EvalBody(fr, rule.Body, 0, StopK); }
+                finally { ReturnFrame(fr); }
+                if (found)
                 {
-                    if (result is null) { result = cv.Value; first = rule; }
+                    if (result is null) result = cv.Value;
                     else if (!result.Equals(cv.Value))
                         throw new RegoException("eval_conflict_error", $"complete rules must not produce multiple outputs: rule {rule.PathString} produced conflicting values", rule.Loc);
                 }
@@ -213,32 +216,46 @@ internal sealed partial class Evaluator
                 try
                 {
                     EvalBody(s.F, rule.Body, 0, s.OnBody);
-                    if (result is null && s.Result is not null) first = rule;
                     result = s.Result;
                 }
                 finally { ReturnSol(s); }
                 continue;
             }
-            EvalChain(rule, (r, fr) => EvalTerm(fr, r.Value!, v =>
-            {
-                _chainProduced = true;
-                if (result is null) { result = v; first = r; }
-                else if (!result.Equals(v))
-                    throw new RegoException("eval_conflict_error", $"complete rules must not produce multiple outputs: rule {r.PathString} produced conflicting values", r.Loc);
-                return r.Value is not TConst;
-            }));
+            result = CompleteChain(rule, result);
         }
-        if (result is null && node.Default is { } d)
+        if (result is null && node.Default is { } d) result = DefaultValue(d);
+        return result;
+    }
+
+    // The closures of else chains and defaults live here, so CompleteValue itself allocates none.
+    private Value? CompleteChain(CRule rule, Value? result)
+    {
+        EvalChain(rule, (r, fr) => EvalTerm(fr, r.Value!, v =>
         {
-            EvalChain(d, (r, fr) => EvalTerm(fr, r.Value!, v => { result = v; return false; }));
+            _chainProduced = true;
+            if (result is null) result = v;
+            else if (!result.Equals(v))
+                throw new RegoException("eval_conflict_error", $"complete rules must not produce multiple outputs: rule {r.PathString} produced conflicting values", r.Loc);
+            return r.Value is not TConst;
+        }));
+        return result;
+    }
+
+    private Value? DefaultValue(CRule d)
+    {
+        if (d.Else is null && d.Body.Length == 0 && d.Value is TConst c)
+        {
+            if (Stats is not null) Stats.Count(d);
+            return c.Value;
         }
+        Value? result = null;
+        EvalChain(d, (r, fr) => EvalTerm(fr, r.Value!, v => { result = v; return false; }));
         return result;
     }
 
     private Value? MultiValue(RuleNode node)
     {
         var items = new List<Value>();
-        Func<Value, bool> add = v => { items.Add(v); return true; };
         foreach (var rule in Candidates(node))
         {
             if (rule.Else is null)
@@ -250,13 +267,19 @@ internal sealed partial class Evaluator
                 finally { ReturnSol(s); }
                 continue;
             }
-            EvalChain(rule, (r, fr) =>
-            {
-                if (TrySimple(fr, r.Key!, out var kv)) { if (kv is not null) items.Add(kv); return true; }
-                return EvalTerm(fr, r.Key!, add);
-            });
+            MultiChain(rule, items);
         }
         return SetValue.Of(items);
+    }
+
+    private void MultiChain(CRule rule, List<Value> items)
+    {
+        Func<Value, bool> add = v => { items.Add(v); return true; };
+        EvalChain(rule, (r, fr) =>
+        {
+            if (TrySimple(fr, r.Key!, out var kv)) { if (kv is not null) items.Add(kv); return true; }
+            return EvalTerm(fr, r.Key!, add);
+        });
     }
 
     /// <summary>A mutable tree for building the object of ref-head rules with conflict detection.</summary>
@@ -417,6 +440,21 @@ internal sealed partial class Evaluator
         s.Mode = mode; s.Rule = rule; s.Term = term; s.F = RentFrame(rule.SlotCount);
         s.Result = null; s.Items = null; s.Any = false;
         return s;
+    }
+
+    /// <summary>A collector that adds <paramref name="head"/>'s values to <paramref name="items"/> for a body run on <paramref name="f"/> itself.</summary>
+    private Sol RentSolOn(Value?[] f, T head, List<Value> items)
+    {
+        var s = _scratch.Sols.Count > 0 ? (Sol)_scratch.Sols.Pop() : new Sol();
+        s.Ev = this; s.Mode = SolMode.Collect; s.Rule = null!; s.Term = head; s.F = f;
+        s.Result = null; s.Items = items; s.Any = false;
+        return s;
+    }
+
+    private void ReturnSolOn(Sol s)
+    {
+        s.F = null!; s.Items = null; s.Result = null; s.Term = null!; s.Ev = null!;
+        if (_scratch.Sols.Count < 32) _scratch.Sols.Push(s);
     }
 
     private void ReturnSol(Sol s)

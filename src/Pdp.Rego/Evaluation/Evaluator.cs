@@ -147,25 +147,42 @@ internal sealed partial class Evaluator
         switch (x)
         {
             case XTerm t:
-                return EvalTerm(f, t.Term, v =>
-                {
-                    if (v is BooleanValue { Value: false }) return true;
-                    if (t.ResultSlot >= 0) Store(f, t.ResultSlot, v);
-                    return k();
-                });
+                return EvalXTerm(f, t, k);
             case XUnify u:
                 if (u.ResultSlot >= 0) f[u.ResultSlot] = Value.True;
                 return Unify(f, u.Left, u.Right, k);
             case XSomeIn s:
                 if (s.ResultSlot >= 0) f[s.ResultSlot] = Value.True;
                 if (TrySimple(f, s.Collection, out var sc)) return sc is null ? true : IterateSomeIn(f, s, sc, k);
-                return EvalTerm(f, s.Collection, coll => IterateSomeIn(f, s, coll, k));
+                return EvalSomeInGeneral(f, s, k);
             case XEvery e:
                 if (e.ResultSlot >= 0) f[e.ResultSlot] = Value.True;
-                return EvalTerm(f, e.Collection, coll => EvalEvery(f, e, coll) ? k() : true);
+                return EvalEveryGeneral(f, e, k);
         }
         return true;
     }
+
+    // Lambdas live in small helpers: C# allocates the closure of captured parameters on entry to a method, so
+    // hot methods must not contain any.
+    private bool EvalXTerm(Value?[] f, XTerm t, Func<bool> k)
+    {
+        if (TrySimple(f, t.Term, out var sv))
+        {
+            if (sv is null || sv is BooleanValue { Value: false }) return true;
+            if (t.ResultSlot >= 0) Store(f, t.ResultSlot, sv);
+            return k();
+        }
+        return EvalTerm(f, t.Term, v =>
+        {
+            if (v is BooleanValue { Value: false }) return true;
+            if (t.ResultSlot >= 0) Store(f, t.ResultSlot, v);
+            return k();
+        });
+    }
+
+    private bool EvalSomeInGeneral(Value?[] f, XSomeIn s, Func<bool> k) => EvalTerm(f, s.Collection, coll => IterateSomeIn(f, s, coll, k));
+
+    private bool EvalEveryGeneral(Value?[] f, XEvery e, Func<bool> k) => EvalTerm(f, e.Collection, coll => EvalEvery(f, e, coll) ? k() : true);
 
     private bool IterateSomeIn(Value?[] f, XSomeIn s, Value coll, Func<bool> k)
     {
@@ -207,8 +224,11 @@ internal sealed partial class Evaluator
             try { return UnifyValue(f, valPat, val, k); }
             finally { f[kv.Slot] = null; }
         }
-        return UnifyValue(f, keyPat, key, () => UnifyValue(f, valPat, val, k));
+        return UnifyPairGeneral(f, keyPat, valPat, key, val, k);
     }
+
+    private bool UnifyPairGeneral(Value?[] f, T keyPat, T valPat, Value key, Value val, Func<bool> k)
+        => UnifyValue(f, keyPat, key, () => UnifyValue(f, valPat, val, k));
 
     /// <summary>Binds a path key then continues down the path (helper: no per-item closure for a plain variable).</summary>
     private bool PathStep(Value?[] f, T pt, Value key, Value child, T[] path, int next, Func<Value, bool> k)
@@ -219,8 +239,11 @@ internal sealed partial class Evaluator
             try { return EvalPath(f, child, path, next, k); }
             finally { f[tv.Slot] = null; }
         }
-        return UnifyValue(f, pt, key, () => EvalPath(f, child, path, next, k));
+        return PathStepGeneral(f, pt, key, child, path, next, k);
     }
+
+    private bool PathStepGeneral(Value?[] f, T pt, Value key, Value child, T[] path, int next, Func<Value, bool> k)
+        => UnifyValue(f, pt, key, () => EvalPath(f, child, path, next, k));
 
     private bool EvalEvery(Value?[] f, XEvery e, Value coll)
     {
@@ -341,13 +364,20 @@ internal sealed partial class Evaluator
         finally { f[slot] = null; }
     }
 
-    private static bool HasUnboundPatternVars(Value?[] f, T t) => t switch
+    private static bool HasUnboundPatternVars(Value?[] f, T t)
     {
-        TVar v => f[v.Slot] is null,
-        TArray a => Array.Exists(a.Items, i => HasUnboundPatternVars(f, i)),
-        TObject o => Array.Exists(o.Values, i => HasUnboundPatternVars(f, i)),
-        _ => false,
-    };
+        switch (t)
+        {
+            case TVar v: return f[v.Slot] is null;
+            case TArray a:
+                foreach (var i in a.Items) if (HasUnboundPatternVars(f, i)) return true;
+                return false;
+            case TObject o:
+                foreach (var i in o.Values) if (HasUnboundPatternVars(f, i)) return true;
+                return false;
+        }
+        return false;
+    }
 
     private bool Unify(Value?[] f, T a, T b, Func<bool> k)
     {
@@ -356,8 +386,15 @@ internal sealed partial class Evaluator
             if (aa.Items.Length != ba.Items.Length) return true;
             return UnifyPairs(f, aa.Items, ba.Items, 0, k);
         }
-        if (HasUnboundPatternVars(f, a)) return EvalTerm(f, b, vb => UnifyValue(f, a, vb, k));
-        return EvalTerm(f, a, va => UnifyValue(f, b, va, k));
+        if (HasUnboundPatternVars(f, a)) return UnifyEvalThen(f, b, a, k);
+        return UnifyEvalThen(f, a, b, k);
+    }
+
+    /// <summary>Evaluates <paramref name="src"/> and unifies each value with the pattern <paramref name="pat"/>.</summary>
+    private bool UnifyEvalThen(Value?[] f, T src, T pat, Func<bool> k)
+    {
+        if (TrySimple(f, src, out var sv)) return sv is null ? true : UnifyValue(f, pat, sv, k);
+        return EvalTerm(f, src, v => UnifyValue(f, pat, v, k));
     }
 
     private bool UnifyPairs(Value?[] f, T[] a, T[] b, int i, Func<bool> k)
@@ -386,8 +423,11 @@ internal sealed partial class Evaluator
                     return UnifyObject(f, to, ov, 0, k);
                 }
         }
-        return EvalTerm(f, t, tv2 => tv2.Equals(v) ? k() : true);
+        if (TrySimple(f, t, out var sv)) return sv is not null && sv.Equals(v) ? k() : true;
+        return UnifyValueGeneral(f, t, v, k);
     }
+
+    private bool UnifyValueGeneral(Value?[] f, T t, Value v, Func<bool> k) => EvalTerm(f, t, tv2 => tv2.Equals(v) ? k() : true);
 
     private bool UnifyItems(Value?[] f, T[] items, ArrayValue av, int i, Func<bool> k)
     {
@@ -416,33 +456,42 @@ internal sealed partial class Evaluator
             case TConst c: return k(c.Value);
             case TVar v: return f[v.Slot] is { } val ? k(val) : true;
             case TRef r: return EvalRefTerm(f, r, k);
-            case TArray a:
-                return EvalList(f, a.Items, 0, new Value[a.Items.Length], vals => k(new ArrayValue((Value[])vals.Clone())));
-            case TSet s:
-                return EvalList(f, s.Items, 0, new Value[s.Items.Length], vals => k(SetValue.Of((Value[])vals.Clone())));
-            case TObject o:
-                {
-                    var all = new T[o.Keys.Length * 2];
-                    for (int i = 0; i < o.Keys.Length; i++) { all[2 * i] = o.Keys[i]; all[2 * i + 1] = o.Values[i]; }
-                    return EvalList(f, all, 0, new Value[all.Length], vals =>
-                    {
-                        var b = new ObjectValue.Builder(o.Keys.Length);
-                        for (int i = 0; i < o.Keys.Length; i++) b.Set(vals[2 * i], vals[2 * i + 1]);
-                        return k(b.Build());
-                    });
-                }
+            case TArray a: return EvalArrayTerm(f, a, k);
+            case TSet s: return EvalSetTerm(f, s, k);
+            case TObject o: return EvalObjectTerm(f, o, k);
             case TCall c: return EvalCall(f, c, k);
             case TCompr cm: return EvalCompr(f, cm, k);
         }
         return true;
     }
 
+    private bool EvalArrayTerm(Value?[] f, TArray a, Func<Value, bool> k)
+        => EvalList(f, a.Items, 0, new Value[a.Items.Length], vals => k(new ArrayValue((Value[])vals.Clone())));
+
+    private bool EvalSetTerm(Value?[] f, TSet s, Func<Value, bool> k)
+        => EvalList(f, s.Items, 0, new Value[s.Items.Length], vals => k(SetValue.Of((Value[])vals.Clone())));
+
+    private bool EvalObjectTerm(Value?[] f, TObject o, Func<Value, bool> k)
+    {
+        var all = new T[o.Keys.Length * 2];
+        for (int i = 0; i < o.Keys.Length; i++) { all[2 * i] = o.Keys[i]; all[2 * i + 1] = o.Values[i]; }
+        return EvalList(f, all, 0, new Value[all.Length], vals =>
+        {
+            var b = new ObjectValue.Builder(o.Keys.Length);
+            for (int i = 0; i < o.Keys.Length; i++) b.Set(vals[2 * i], vals[2 * i + 1]);
+            return k(b.Build());
+        });
+    }
+
     private bool EvalList(Value?[] f, T[] items, int i, Value[] acc, Func<Value[], bool> k)
     {
         while (i < items.Length && items[i] is TConst c) { acc[i] = c.Value; i++; }
         if (i == items.Length) return k(acc);
-        return EvalTerm(f, items[i], v => { acc[i] = v; return EvalList(f, items, i + 1, acc, k); });
+        return EvalListItem(f, items, i, acc, k);
     }
+
+    private bool EvalListItem(Value?[] f, T[] items, int i, Value[] acc, Func<Value[], bool> k)
+        => EvalTerm(f, items[i], v => { acc[i] = v; return EvalList(f, items, i + 1, acc, k); });
 
     private bool EvalRefTerm(Value?[] f, TRef r, Func<Value, bool> k)
     {
@@ -453,8 +502,10 @@ internal sealed partial class Evaluator
             case RootKind.Data:
                 return EvalData(f, r.Path, 0, _st.Root, _data, k);
         }
-        return EvalTerm(f, r.Head!, hv => EvalPath(f, hv, r.Path, 0, k));
+        return EvalHeadPath(f, r, k);
     }
+
+    private bool EvalHeadPath(Value?[] f, TRef r, Func<Value, bool> k) => EvalTerm(f, r.Head!, hv => EvalPath(f, hv, r.Path, 0, k));
 
     internal static Value? Lookup(Value coll, Value key)
     {
@@ -484,8 +535,7 @@ internal sealed partial class Evaluator
         var pt = path[i];
         if (pt is TVar || HasUnboundPatternVars(f, pt))
         {
-            var c0 = cur;
-            switch (c0)
+            switch (cur)
             {
                 case ArrayValue a:
                     for (int j = 0; j < a.Count; j++)
@@ -508,10 +558,13 @@ internal sealed partial class Evaluator
             }
             return true;
         }
-        return EvalTerm(f, pt, key =>
+        return EvalPathKey(f, cur, pt, path, i, k);
+    }
+
+    private bool EvalPathKey(Value?[] f, Value cur, T pt, T[] path, int i, Func<Value, bool> k)
+        => EvalTerm(f, pt, key =>
         {
             var next = Lookup(cur, key);
             return next is null ? true : EvalPath(f, next, path, i + 1, k);
         });
-    }
 }
