@@ -313,11 +313,14 @@ internal sealed partial class Evaluator
             case ComprehensionKind.Set:
                 {
                     // A pooled collector on the enclosing frame: no closures per comprehension.
-                    var l = new List<Value>();
+                    var l = RentList();
                     var sol = RentSolOn(f, c.Head, l);
-                    try { EvalBody(f, c.Body, 0, sol.OnBody); }
-                    finally { ReturnSolOn(sol); }
-                    result = c.Kind == ComprehensionKind.Array ? new ArrayValue(l.ToArray()) : SetValue.Of(l);
+                    try
+                    {
+                        EvalBody(f, c.Body, 0, sol.OnBody);
+                        result = c.Kind == ComprehensionKind.Array ? new ArrayValue(l.ToArray()) : SetValue.Of(l);
+                    }
+                    finally { ReturnSolOn(sol); ReturnList(l); }
                     break;
                 }
             default:

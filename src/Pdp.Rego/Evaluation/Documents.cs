@@ -255,7 +255,9 @@ internal sealed partial class Evaluator
 
     private Value? MultiValue(RuleNode node)
     {
-        var items = new List<Value>();
+        var items = RentList();
+        try
+        {
         foreach (var rule in Candidates(node))
         {
             if (rule.Else is null)
@@ -270,6 +272,17 @@ internal sealed partial class Evaluator
             MultiChain(rule, items);
         }
         return SetValue.Of(items);
+        }
+        finally { ReturnList(items); }
+    }
+
+    private List<Value> RentList() => _scratch.Lists.Count > 0 ? _scratch.Lists.Pop() : new List<Value>();
+
+    private void ReturnList(List<Value> l)
+    {
+        if (l.Count > 256 || _scratch.Lists.Count >= 16) return; // keep small lists only
+        l.Clear();
+        _scratch.Lists.Push(l);
     }
 
     private void MultiChain(CRule rule, List<Value> items)
