@@ -213,7 +213,7 @@ internal sealed partial class Evaluator
         return UnifyValue(f, pats[i], args[i], () => UnifyArgs(f, pats, args, i + 1, k));
     }
 
-    private static Value? IntrinsicValue(Intrinsic intr, Value[] a)
+    private static Value? IntrinsicValue(Intrinsic intr, ReadOnlySpan<Value> a)
     {
         switch (intr)
         {

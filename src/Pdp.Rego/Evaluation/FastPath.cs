@@ -213,6 +213,7 @@ internal sealed partial class Evaluator
         v = null;
         if (c.Intrinsic is Intrinsic.Print or Intrinsic.Walk) return false;
         if (_overrides is not null) return false;
+        if (c.FunctionPath is null && c.Args.Length <= ArgBuffer.Size) return TrySimpleBuiltin(f, c, out v);
         var args = RentArgs(c.Args.Length);
         try
         {
@@ -226,6 +227,59 @@ internal sealed partial class Evaluator
             return true;
         }
         finally { ReturnArgs(args); }
+    }
+
+    /// <summary>Up to four built-in arguments on the stack (built-ins only read their span).</summary>
+    [InlineArray(Size)]
+    private struct ArgBuffer
+    {
+        public const int Size = 4;
+        private Value _e0;
+    }
+
+    /// <summary><see cref="TrySimpleCall"/> for built-ins and intrinsics: arguments in a stack buffer, nothing pooled.</summary>
+    private bool TrySimpleBuiltin(Value?[] f, TCall c, out Value? v)
+    {
+        v = null;
+        var buf = new ArgBuffer();
+        Span<Value> args = buf;
+        args = args[..c.Args.Length];
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (!TrySimple(f, c.Args[i], out var a)) return false;
+            if (a is null) return true;
+            args[i] = a;
+        }
+        v = BuiltinValue(c, args);
+        return true;
+    }
+
+    private Value? BuiltinValue(TCall c, ReadOnlySpan<Value> args)
+    {
+        var intr = c.Intrinsic;
+        if (intr == Intrinsic.Unsupported)
+        {
+            if (_opt.StrictBuiltinErrors) throw new RegoException("eval_builtin_error", $"{c.Name}: built-in not supported by this engine (mock it with `with`)", c.Loc);
+            return null;
+        }
+        if (intr != Intrinsic.None) return IntrinsicValue(intr, args);
+        var bdef = c.Builtin;
+        if (bdef is null || args.Length != bdef.Arity) return null;
+        try
+        {
+            return bdef.Function(_bctx, args);
+        }
+        catch (BuiltinException e)
+        {
+            if (_opt.StrictBuiltinErrors) throw new RegoException(e.Code, e.Message, c.Loc);
+            return null;
+        }
+        catch (RegoException) { throw; }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            if (_opt.StrictBuiltinErrors) throw new RegoException("eval_builtin_error", $"{bdef.Name}: {e.Message}", c.Loc);
+            return null;
+        }
     }
 
     // Argument arrays for direct calls, reused within one evaluation (built-ins only read their span).
