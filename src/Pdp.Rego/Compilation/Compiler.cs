@@ -107,6 +107,8 @@ internal sealed partial class Compiler
             n.Id = id++;
             if (n.HasRules) n.RuleId = ruleIds++;
             n.RulesArray = n.Rules.ToArray();
+            n.ConstAll = n.Rules.Count > 1 && n.Rules[0].Value is TConst c0
+                && n.Rules.TrueForAll(r => r.Else is null && r.Value is TConst c && c.Value.Equals(c0.Value));
             if (n.Rules.Count > 0 && n.Kind is RuleKind.Complete or RuleKind.MultiValue or RuleKind.Dynamic) n.Index = RuleIndex.Build(n.Rules);
             foreach (var ch in n.Children.Values) stack.Push(ch);
         }

@@ -41,6 +41,11 @@ internal sealed class RuleNode
     /// <see cref="Purity"/>): their value may be computed once per compiled policy and shared.
     /// </summary>
     public bool Shareable { get; set; }
+    /// <summary>
+    /// Every definition here has the same constant value and no else (e.g. several <c>allow if ...</c> or
+    /// <c>f(x) if ...</c>): once one body succeeds the value is known, so the rest need not run (as OPA's early exit).
+    /// </summary>
+    public bool ConstAll { get; set; }
 
     public bool HasRules => Rules.Count > 0 || Default is not null;
 

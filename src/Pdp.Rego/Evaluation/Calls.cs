@@ -100,6 +100,7 @@ internal sealed partial class Evaluator
                         {
                             any = !EvalBody(fr, r.Body, 0, StopK);
                             if (any) RecordFunctionValue(ref result, r, cv.Value);
+                            if (any && node.ConstAll) return result; // the other definitions cannot change it
                         }
                         else any = CallDefinitionGeneral(fr, r, args, false, ref result);
                     }

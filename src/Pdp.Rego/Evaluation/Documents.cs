@@ -199,6 +199,7 @@ internal sealed partial class Evaluator
                 bool found;
                 try { found = !EvalBody(fr, rule.Body, 0, StopK); }
                 finally { ReturnFrame(fr); }
+                if (found && node.ConstAll) return cv.Value; // the other definitions cannot change the value
                 if (found)
                 {
                     if (result is null) result = cv.Value;

@@ -61,4 +61,16 @@ public class ReuseTests
         long perEval = (GC.GetAllocatedBytesForCurrentThread() - before) / 100;
         Assert.That(perEval, Is.LessThan(1024), "a simple decision reuses the evaluator's working memory");
     }
+
+    [Test]
+    public void EarlyExitOnlyWhenEveryDefinitionHasTheSameConstant()
+    {
+        var p = Compile("package t\nf(x) if x > 0\nf(x) if x > 1\ng(x) := 1 if x > 0\ng(x) := 2 if x > 1\nh := f(5)\nk := g(5)\n");
+        var stats = new Pdp.Rego.Evaluation.EvalStats();
+        Assert.That(p.EvaluateWithStats("data.t.h", null, null, default, stats)?.ToJson(), Is.EqualTo("true"));
+        Assert.That(stats.RuleEvaluations, Is.EqualTo(2), "h and the first definition of f");
+        // Different constants: every definition runs, and the conflict is still found.
+        var ex = Assert.Throws<RegoException>(() => p.Evaluate("data.t.k"));
+        Assert.That(ex!.Code, Is.EqualTo("eval_conflict_error"));
+    }
 }
