@@ -102,10 +102,10 @@ arguments_allowed(grant) if {
 	}
 }
 
-# Without path_prefixes a grant accepts any well-formed path.
+# Without path_prefixes a grant accepts any well-formed path. (The cheap key test first: most grants have prefixes.)
 path_allowed(grant, p) if {
-	not path_malformed(p)
 	not has_key(grant, "path_prefixes")
+	not path_malformed(p)
 }
 
 path_allowed(grant, p) if {
