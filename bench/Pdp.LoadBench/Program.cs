@@ -10,7 +10,8 @@
 //     --pdp-dll PATH     pdp.dll to run (default: src/Pdp/bin/Release/net10.0/pdp.dll)
 //     --request-ids      give every Check a unique request_id (adds the idempotency lookup to each call)
 //     --skip-floor       do not run the no-op floor
-// Prints throughput, p50/p99/p99.9/max latency, errors, peak RSS of the server process, and PDP/floor ratios.
+// Prints throughput, p50/p99/p99.9/max latency, errors, peak RSS of the server process, CPU per Check of the server
+// and of this generator (comparable across runs even when other work shares the cores), and PDP/floor ratios.
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -91,9 +92,15 @@ internal sealed class BenchOptions
 
 /// <summary>Latency and count figures of one target.</summary>
 internal sealed record RunResult(string Target, long Ok, long Errors, double Seconds, double P50Ms, double P99Ms, double P999Ms, double MaxMs,
-    long PeakRssBytes, IReadOnlyDictionary<Decision, long> Decisions)
+    long PeakRssBytes, IReadOnlyDictionary<Decision, long> Decisions, double ServerCpuSeconds, double GeneratorCpuSeconds)
 {
     public double PerSecond => Ok / Seconds;
+
+    /// <summary>Server process CPU (user + system) per answered Check in the measured window, in microseconds.</summary>
+    public double ServerCpuMicrosPerCheck => Ok == 0 ? double.NaN : ServerCpuSeconds * 1e6 / Ok;
+
+    /// <summary>This load generator's own CPU per answered Check, in microseconds.</summary>
+    public double GeneratorCpuMicrosPerCheck => Ok == 0 ? double.NaN : GeneratorCpuSeconds * 1e6 / Ok;
 }
 
 internal static class Bench
@@ -149,9 +156,10 @@ internal static class Bench
             }
 
             Console.WriteLine();
-            Console.WriteLine($"{"target",-12} {"Checks/s",10} {"ok",9} {"errors",7} {"p50 ms",8} {"p99 ms",8} {"p99.9 ms",9} {"max ms",8} {"peak RSS",9}");
+            Console.WriteLine($"{"target",-12} {"Checks/s",10} {"ok",9} {"errors",7} {"p50 ms",8} {"p99 ms",8} {"p99.9 ms",9} {"max ms",8} {"peak RSS",9} {"srv us/Chk",10} {"gen us/Chk",10}");
             foreach (var r in new[] { pdpResult, floor }.OfType<RunResult>())
-                Console.WriteLine($"{r.Target,-12} {r.PerSecond,10:F0} {r.Ok,9} {r.Errors,7} {r.P50Ms,8:F2} {r.P99Ms,8:F2} {r.P999Ms,9:F2} {r.MaxMs,8:F1} {r.PeakRssBytes / 1048576.0,7:F0}MB");
+                Console.WriteLine($"{r.Target,-12} {r.PerSecond,10:F0} {r.Ok,9} {r.Errors,7} {r.P50Ms,8:F2} {r.P99Ms,8:F2} {r.P999Ms,9:F2} {r.MaxMs,8:F1} {r.PeakRssBytes / 1048576.0,7:F0}MB {r.ServerCpuMicrosPerCheck,10:F0} {r.GeneratorCpuMicrosPerCheck,10:F0}");
+            Console.WriteLine($"Load average while measuring (other work on the machine skews the figures): {(File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a")}");
             Console.WriteLine($"PDP decisions: {string.Join(", ", pdpResult.Decisions.Select(d => $"{d.Key}={d.Value}"))}");
             Console.WriteLine($"Rows in decisions for this run (warm-up included): {logged}; acknowledged in the measured window: {pdpResult.Ok}");
             if (floor is not null)
@@ -223,6 +231,23 @@ internal sealed class Server
     }
 
     public int Port { get; }
+
+    /// <summary>CPU seconds (user + system) the server process has used so far; NaN when unreadable.</summary>
+    public double CpuSeconds
+    {
+        get
+        {
+            try
+            {
+                _process.Refresh();
+                return _process.TotalProcessorTime.TotalSeconds;
+            }
+            catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception or NotSupportedException)
+            {
+                return double.NaN;
+            }
+        }
+    }
 
     /// <summary>Peak resident set size seen (max of sampled VmRSS and the kernel's VmHWM), in bytes.</summary>
     public long PeakRssBytes => Math.Max(Interlocked.Read(ref _peakRss), ReadStatus("VmHWM"));
@@ -334,11 +359,15 @@ internal static class Load
 
             await Task.Delay(TimeSpan.FromSeconds(o.WarmupSeconds));
             var rssBefore = server.PeakRssBytes;
+            var serverCpu0 = server.CpuSeconds;
+            var selfCpu0 = Process.GetCurrentProcess().TotalProcessorTime;
             Volatile.Write(ref measuring, 1);
             var sw = Stopwatch.StartNew();
             await Task.Delay(TimeSpan.FromSeconds(o.DurationSeconds));
             Volatile.Write(ref measuring, 0);
             var seconds = sw.Elapsed.TotalSeconds;
+            var serverCpu = server.CpuSeconds - serverCpu0;
+            var selfCpu = (Process.GetCurrentProcess().TotalProcessorTime - selfCpu0).TotalSeconds;
             Volatile.Write(ref stop, 1);
             var results = await Task.WhenAll(workers);
 
@@ -350,8 +379,10 @@ internal static class Load
                 for (int d = 0; d < 4; d++)
                     if (r.decisions[d] > 0) byDecision[(Decision)d] = byDecision.GetValueOrDefault((Decision)d) + r.decisions[d];
             var result = new RunResult(target, all.Length, results.Sum(r => r.errors), seconds, Ms(0.50), Ms(0.99), Ms(0.999),
-                all.Length == 0 ? double.NaN : all[^1] * 1000.0 / Stopwatch.Frequency, Math.Max(rssBefore, server.PeakRssBytes), byDecision);
-            Console.WriteLine($"{target}: {result.PerSecond:F0} Checks/s, p50 {result.P50Ms:F2} ms, p99 {result.P99Ms:F2} ms, errors {result.Errors}");
+                all.Length == 0 ? double.NaN : all[^1] * 1000.0 / Stopwatch.Frequency, Math.Max(rssBefore, server.PeakRssBytes), byDecision,
+                serverCpu, selfCpu);
+            Console.WriteLine($"{target}: {result.PerSecond:F0} Checks/s, p50 {result.P50Ms:F2} ms, p99 {result.P99Ms:F2} ms, errors {result.Errors}, " +
+                $"server CPU {result.ServerCpuMicrosPerCheck:F0} us/Check, generator CPU {result.GeneratorCpuMicrosPerCheck:F0} us/Check");
             return result;
         }
         finally

@@ -83,17 +83,32 @@ public sealed class PolicyInput
             if (_hash is not null) return _hash;
             var b = BaseUtf8();
             if (_splice < 0) return _hash = Convert.ToHexStringLower(SHA256.HashData(b));
-            using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            h.AppendData(b, 0, _splice);
-            h.AppendData("["u8);
-            for (int i = 0; i < _history.Count; i++)
+            // One contiguous buffer and one hash call: appending each event separately costs a native call per
+            // event, which for a 64-event history took longer than hashing the bytes.
+            var length = b.Length + 1 + _history.Count;
+            for (int i = 0; i < _history.Count; i++) length += _history[i].Utf8.Length;
+            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+            try
             {
-                if (i > 0) h.AppendData(","u8);
-                h.AppendData(_history[i].Utf8);
+                var span = buffer.AsSpan();
+                b.AsSpan(0, _splice).CopyTo(span);
+                var at = _splice;
+                span[at++] = (byte)'[';
+                for (int i = 0; i < _history.Count; i++)
+                {
+                    if (i > 0) span[at++] = (byte)',';
+                    _history[i].Utf8.CopyTo(span[at..]);
+                    at += _history[i].Utf8.Length;
+                }
+                span[at++] = (byte)']';
+                b.AsSpan(_splice + 1).CopyTo(span[at..]);
+                at += b.Length - _splice - 1;
+                return _hash = Convert.ToHexStringLower(SHA256.HashData(span[..at]));
             }
-            h.AppendData("]"u8);
-            h.AppendData(b, _splice + 1, b.Length - _splice - 1);
-            return _hash = Convert.ToHexStringLower(h.GetHashAndReset());
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 
