@@ -95,7 +95,7 @@ internal sealed class CWith
     public Value[] Path { get; init; } = [];
     /// <summary>Built-in name or function path string being replaced.</summary>
     public string? Name { get; init; }
-    /// <summary>The replacement value term (evaluated before the expression), or null when <see cref="FunctionValue"/> is set.</summary>
+    /// <summary>The replacement value term (evaluated before the expression), or null when <see cref="FunctionValuePath"/> is set.</summary>
     public T? Value { get; init; }
     /// <summary>A replacement that is itself a function (user function path) or built-in (name).</summary>
     public Value[]? FunctionValuePath { get; init; }

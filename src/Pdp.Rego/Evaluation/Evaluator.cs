@@ -107,9 +107,17 @@ internal sealed partial class Evaluator
 
     // ------------------------------------------------------------------ budget and errors
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Step()
     {
-        if (++_steps > _maxSteps) throw new RegoException("eval_cancel_error", "caller cancelled query execution: step budget exceeded");
+        // Inlined counter; the budget, cancellation and clock checks are out of line.
+        if (++_steps > _maxSteps || (_steps & 255) == 0) StepSlow();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void StepSlow()
+    {
+        if (_steps > _maxSteps) throw new RegoException("eval_cancel_error", "caller cancelled query execution: step budget exceeded");
         if ((_steps & 255) == 0)
         {
             if (_ct.IsCancellationRequested) throw new RegoException("eval_cancel_error", "caller cancelled query execution");
