@@ -24,8 +24,12 @@ public sealed class DecisionLogOptions
     /// <summary>Most records written in one transaction (group commit). Default 512.</summary>
     public int MaxBatch { get; set; } = 512;
 
-    /// <summary>How long the writer waits for more records before committing a partial batch. Default 1 ms.</summary>
-    public TimeSpan MaxDelay { get; set; } = TimeSpan.FromMilliseconds(1);
+    /// <summary>
+    /// How long the writer waits for more records before committing a partial batch. Default 0: under load a
+    /// batch forms anyway from the records that queue while the previous transaction commits, so a wait only adds
+    /// latency (measured with bench/Pdp.LoadBench, 24 callers: higher throughput and lower p50 without it).
+    /// </summary>
+    public TimeSpan MaxDelay { get; set; } = TimeSpan.Zero;
 
     /// <summary>
     /// Timeout of one batch write to PostgreSQL before the batch goes to the spool instead. Default 5 s.
