@@ -23,19 +23,28 @@ test_index_splits_literal_and_glob_patterns if {
 	globs == {1, 2, 3, 4}
 }
 
-test_index_candidates_for_literal_id if {
-	keys := mcp.candidate_grant_keys with data.policypoint.config.grants as index_grants
-		with input as call(agent_y, "filesystem", "read_text_file", {})
-	keys == {0, 1, 2, 3, 4}
+test_index_literal_id_matches_its_grant_only if {
 	ids := {g.id | some g in mcp.matching_grants} with data.policypoint.config.grants as index_grants
 		with input as call(agent_y, "filesystem", "read_text_file", {})
 	ids == {"exact"}
 }
 
-test_index_no_candidates_without_identity if {
-	keys := mcp.candidate_grant_keys with data.policypoint.config.grants as index_grants
+test_index_no_match_without_identity if {
+	grants := array.concat(index_grants, [{"id": "empty", "workloads": [""], "servers": ["*"], "tools": ["*"]}])
+	ids := {g.id | some g in mcp.matching_grants} with data.policypoint.config.grants as grants
 		with input as call("", "filesystem", "read_text_file", {})
-	keys == set()
+	ids == set()
+}
+
+test_index_literal_grant_still_checks_server_tool_and_expiry if {
+	grants := [
+		{"id": "other-tool", "workloads": [agent_y], "servers": ["filesystem"], "tools": ["write_file"]},
+		{"id": "expired", "workloads": [agent_y], "servers": ["filesystem"], "tools": ["*"], "expires_at": "2025-01-01T00:00:00Z"},
+		{"id": "ok", "workloads": [agent_y], "servers": ["file*"], "tools": ["read_*"]},
+	]
+	ids := {g.id | some g in mcp.matching_grants} with data.policypoint.config.grants as grants
+		with input as call(agent_y, "filesystem", "read_text_file", {})
+	ids == {"ok"}
 }
 
 test_index_exact_grant_does_not_match_other_ids if {

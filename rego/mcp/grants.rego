@@ -8,12 +8,25 @@
 # and whose argument constraints hold (path_prefixes, argument_patterns).
 package policypoint.mcp
 
-# Grants that cover this workload, server and tool, before looking at arguments. Only the candidates from
-# the workload index below are examined; workload_matches still decides, so the index only saves work.
+# Grants that cover this workload, server and tool, before looking at arguments. The workload index below
+# supplies the candidates: grants naming this SPIFFE ID literally (their pattern is the ID itself, so it
+# matches), and grants with glob patterns, which are matched here.
 matching_grants contains grant if {
-	some key in candidate_grant_keys
+	workload_id != ""
+	some key in object.get(grant_keys_by_workload, workload_id, set())
+	grant := configured_grants[key]
+	grant_covers_call(grant)
+}
+
+matching_grants contains grant if {
+	workload_id != ""
+	some key in glob_workload_grant_keys
 	grant := configured_grants[key]
 	workload_matches(grant)
+	grant_covers_call(grant)
+}
+
+grant_covers_call(grant) if {
 	glob_any(object.get(grant, "servers", []), server)
 	glob_any(object.get(grant, "tools", []), tool_name)
 	not grant_expired(grant)
@@ -53,17 +66,6 @@ glob_workload_grant_keys contains key if {
 	some key, grant in configured_grants
 	some pattern in object.get(grant, "workloads", [])
 	not literal_workload_pattern(pattern)
-}
-
-# The grants that can match this call's workload: a superset of those that do.
-candidate_grant_keys contains key if {
-	workload_id != ""
-	some key in object.get(grant_keys_by_workload, workload_id, set())
-}
-
-candidate_grant_keys contains key if {
-	workload_id != ""
-	some key in glob_workload_grant_keys
 }
 
 workload_matches(grant) if {
