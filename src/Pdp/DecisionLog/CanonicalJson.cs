@@ -82,8 +82,7 @@ public static class CanonicalJson
         {
             case JsonValueKind.Object:
             {
-                var props = new SortedDictionary<string, JsonElement>(StringComparer.Ordinal);
-                foreach (var p in e.EnumerateObject()) props[Sanitize(p.Name)] = p.Value;
+                var props = SortedMembers(e);
                 sb.Append('{');
                 var first = true;
                 foreach (var (k, v) in props)
@@ -119,6 +118,23 @@ public static class CanonicalJson
     }
 
     private static string Sanitize(string s) => s.Replace('\0', '\uFFFD');
+
+    // The members of an object ordered by name (ordinal), the last of duplicate names kept. Usually the names are
+    // sorted and distinct already (canonical input), which is checked in one pass without sorting.
+    private static List<KeyValuePair<string, JsonElement>> SortedMembers(JsonElement e)
+    {
+        var props = new List<KeyValuePair<string, JsonElement>>();
+        foreach (var p in e.EnumerateObject()) props.Add(new(Sanitize(p.Name), p.Value));
+        var ordered = true;
+        for (var i = 1; i < props.Count && ordered; i++) ordered = string.CompareOrdinal(props[i - 1].Key, props[i].Key) < 0;
+        if (ordered) return props;
+        // Stable: equal names keep their document order, so the last one is last in its run.
+        var sorted = props.Select((p, i) => (p, i)).OrderBy(x => x.p.Key, StringComparer.Ordinal).ThenBy(x => x.i).Select(x => x.p).ToList();
+        var result = new List<KeyValuePair<string, JsonElement>>(sorted.Count);
+        for (var i = 0; i < sorted.Count; i++)
+            if (i + 1 == sorted.Count || sorted[i + 1].Key != sorted[i].Key) result.Add(sorted[i]);
+        return result;
+    }
 
     /// <summary>
     /// A JSON number in PostgreSQL numeric output form: plain decimal notation, scale = fraction digits minus

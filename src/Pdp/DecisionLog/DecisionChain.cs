@@ -69,7 +69,11 @@ public static class DecisionChain
     public static string ComputeHash(string prevHash, string writerId, long seq, DecisionRecord r)
     {
         var buf = new ByteWriter();
-        buf.Raw(Convert.FromHexString(prevHash));
+        Span<byte> prev = stackalloc byte[32];
+        if (prevHash.Length == 64 && Convert.FromHexString(prevHash, prev, out _, out var written) == System.Buffers.OperationStatus.Done && written == 32)
+            buf.Raw(prev);
+        else
+            buf.Raw(Convert.FromHexString(prevHash)); // not 32 bytes of hex: hashed as given, or FormatException as before
         buf.Str(writerId);
         buf.I64(seq);
         buf.Str(r.DecisionId);
@@ -109,7 +113,10 @@ public static class DecisionChain
         buf.I64(r.EvalMicros);
         buf.I64(r.Labels.Count);
         foreach (var label in r.Labels) buf.Str(label);
-        return Convert.ToHexStringLower(SHA256.HashData(buf.ToSpan()));
+        Span<byte> digest = stackalloc byte[32];
+        SHA256.HashData(buf.ToSpan(), digest);
+        buf.Return();
+        return Convert.ToHexStringLower(digest);
     }
 
     /// <summary>
@@ -152,16 +159,36 @@ public static class DecisionChain
         return sb.ToString();
     }
 
-    private sealed class ByteWriter
+    // A pooled buffer: the encoding of one record is a few KB, written once per decision on the writer's path.
+    private struct ByteWriter
     {
-        private byte[] _buf = new byte[1024];
+        private byte[] _buf;
         private int _len;
+
+        public ByteWriter()
+        {
+            _buf = System.Buffers.ArrayPool<byte>.Shared.Rent(4096);
+            _len = 0;
+        }
+
+        /// <summary>Gives the buffer back to the pool; the writer must not be used afterwards.</summary>
+        public void Return()
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(_buf);
+            _buf = [];
+        }
 
         public ReadOnlySpan<byte> ToSpan() => _buf.AsSpan(0, _len);
 
         private Span<byte> Take(int n)
         {
-            if (_len + n > _buf.Length) Array.Resize(ref _buf, Math.Max(_buf.Length * 2, _len + n));
+            if (_len + n > _buf.Length)
+            {
+                var bigger = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(_buf.Length * 2, _len + n));
+                _buf.AsSpan(0, _len).CopyTo(bigger);
+                System.Buffers.ArrayPool<byte>.Shared.Return(_buf);
+                _buf = bigger;
+            }
             var span = _buf.AsSpan(_len, n);
             _len += n;
             return span;

@@ -68,14 +68,49 @@ public static class JsonUtil
     /// history) be spliced in without building and sorting its nodes again.
     /// </summary>
     public static string Canonical(JsonNode? node, IReadOnlyDictionary<(JsonObject Host, string Key), string?>? substitutions)
-        => Encoding.UTF8.GetString(CanonicalUtf8(node, substitutions));
+    {
+        var writer = BeginWrite();
+        try
+        {
+            WriteCanonical(writer, node, substitutions);
+            writer.Flush();
+            return Encoding.UTF8.GetString(t_buffer!.WrittenSpan);
+        }
+        finally { EndWrite(); }
+    }
 
     /// <summary><see cref="Canonical(JsonNode?, IReadOnlyDictionary{ValueTuple{JsonObject, string}, string?}?)"/> as UTF-8 bytes.</summary>
     public static byte[] CanonicalUtf8(JsonNode? node, IReadOnlyDictionary<(JsonObject Host, string Key), string?>? substitutions)
     {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(buffer, WriterOptions)) WriteCanonical(writer, node, substitutions);
-        return buffer.WrittenSpan.ToArray();
+        var writer = BeginWrite();
+        try
+        {
+            WriteCanonical(writer, node, substitutions);
+            writer.Flush();
+            return t_buffer!.WrittenSpan.ToArray();
+        }
+        finally { EndWrite(); }
+    }
+
+    // Several documents are written per Check: each thread reuses one buffer and writer instead of allocating them.
+    [ThreadStatic] private static System.Buffers.ArrayBufferWriter<byte>? t_buffer;
+    [ThreadStatic] private static Utf8JsonWriter? t_writer;
+
+    private static Utf8JsonWriter BeginWrite()
+    {
+        var buffer = t_buffer ??= new System.Buffers.ArrayBufferWriter<byte>(4096);
+        var writer = t_writer ??= new Utf8JsonWriter(buffer, WriterOptions);
+        buffer.ResetWrittenCount();
+        writer.Reset(buffer);
+        return writer;
+    }
+
+    private static void EndWrite()
+    {
+        t_writer!.Reset(t_buffer!);
+        t_buffer!.ResetWrittenCount();
+        // Do not keep a large buffer alive on the thread after an unusually large document.
+        if (t_buffer.Capacity > 1 << 20) { t_buffer = null; t_writer = null; }
     }
 
     /// <summary>Lower-case hex SHA-256 of <see cref="Canonical"/>.</summary>
