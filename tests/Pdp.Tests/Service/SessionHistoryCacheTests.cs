@@ -1,0 +1,45 @@
+using Pdp.DecisionLog;
+using Pdp.Service;
+
+namespace Pdp.Tests.Service;
+
+/// <summary>The session history cache: an event already read back from the log is not added twice.</summary>
+[TestFixture]
+public sealed class SessionHistoryCacheTests
+{
+    private static DecisionRecord Record(string id, DateTimeOffset at) => new()
+    {
+        DecisionId = id, DecidedAt = at, SessionId = "s", Tool = "t", Decision = "allow", PolicyRevision = "r",
+    };
+
+    [Test]
+    public async Task Event_already_loaded_with_microsecond_time_is_not_added_again()
+    {
+        var log = new InMemoryDecisionLog();
+        var decidedAt = DateTimeOffset.UnixEpoch.AddTicks(1234567); // 123456.7 µs: the log keeps 123456 µs
+        var id = Guid.CreateVersion7().ToString();
+        // As stored: time truncated to microseconds (what a racing load reads back).
+        await log.AppendAsync(DecisionChain.Normalize(Record(id, decidedAt)));
+        var cache = new SessionHistoryCache(log);
+        Assert.That(await cache.GetAsync("s", default), Has.Count.EqualTo(1));
+
+        cache.Add("s", SessionEvent.From(Record(id, decidedAt)));                          // the same decision
+        cache.Add("s", SessionEvent.From(Record(Guid.CreateVersion7().ToString(), decidedAt))); // another, same time
+
+        var history = await cache.GetAsync("s", default);
+        Assert.That(history.Select(h => h.DecisionId).Distinct().Count(), Is.EqualTo(2));
+        Assert.That(history, Has.Count.EqualTo(2));
+        Assert.That(history[0].DecisionId, Is.EqualTo(id));
+    }
+
+    [Test]
+    public async Task History_keeps_the_newest_events_up_to_the_limit()
+    {
+        var cache = new SessionHistoryCache(new InMemoryDecisionLog(), maxSessions: 10, maxEventsPerSession: 3);
+        Assert.That(await cache.GetAsync("s", default), Is.Empty);
+        var ids = Enumerable.Range(0, 5).Select(_ => Guid.CreateVersion7().ToString()).ToList();
+        for (var i = 0; i < ids.Count; i++) cache.Add("s", SessionEvent.From(Record(ids[i], DateTimeOffset.UnixEpoch.AddSeconds(i))));
+        var history = await cache.GetAsync("s", default);
+        Assert.That(history.Select(h => h.DecisionId), Is.EqualTo(ids.Skip(2)));
+    }
+}
