@@ -254,16 +254,18 @@ internal sealed partial class Evaluator
         return true;
     }
 
-    private Value? BuiltinValue(TCall c, ReadOnlySpan<Value> args)
+    private Value? BuiltinValue(TCall c, ReadOnlySpan<Value> args) => BuiltinValue(c, c.Name, c.Builtin, c.Intrinsic, args);
+
+    /// <summary>Calls a built-in or intrinsic on ground arguments. Its errors make the call undefined, or, with strict
+    /// built-in errors, a RegoException at the call's location (OPA's topdown behaviour).</summary>
+    private Value? BuiltinValue(TCall c, string name, BuiltinDefinition? bdef, Intrinsic intr, ReadOnlySpan<Value> args)
     {
-        var intr = c.Intrinsic;
         if (intr == Intrinsic.Unsupported)
         {
-            if (_opt.StrictBuiltinErrors) throw new RegoException("eval_builtin_error", $"{c.Name}: built-in not supported by this engine (mock it with `with`)", c.Loc);
+            if (_opt.StrictBuiltinErrors) throw new RegoException("eval_builtin_error", $"{name}: built-in not supported by this engine (mock it with `with`)", c.Loc);
             return null;
         }
         if (intr != Intrinsic.None) return IntrinsicValue(intr, args);
-        var bdef = c.Builtin;
         if (bdef is null || args.Length != bdef.Arity) return null;
         try
         {
@@ -318,28 +320,7 @@ internal sealed partial class Evaluator
             else node = _st.Root.Find(fpath);
             return node is null ? null : CallFunction(node, args, c);
         }
-        if (intr == Intrinsic.Unsupported)
-        {
-            if (_opt.StrictBuiltinErrors) throw new RegoException("eval_builtin_error", $"{name}: built-in not supported by this engine (mock it with `with`)", c.Loc);
-            return null;
-        }
-        if (intr != Intrinsic.None) return IntrinsicValue(intr, args);
-        if (bdef is null || args.Length != bdef.Arity) return null;
-        try
-        {
-            return bdef.Function(_bctx, args);
-        }
-        catch (BuiltinException e)
-        {
-            if (_opt.StrictBuiltinErrors) throw new RegoException(e.Code, e.Message, c.Loc);
-            return null;
-        }
-        catch (RegoException) { throw; }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            if (_opt.StrictBuiltinErrors) throw new RegoException("eval_builtin_error", $"{bdef.Name}: {e.Message}", c.Loc);
-            return null;
-        }
+        return BuiltinValue(c, name, bdef, intr, args);
     }
 
     // ------------------------------------------------------------------ bodies
