@@ -74,7 +74,7 @@ public sealed class EmbeddedPolicyEngine : IPolicyEngine
             var value = loaded.Policy.Evaluate(_entrypoint, input.RegoValue, options, cancellationToken);
             var micros = (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
             if (value is null) return ValueTask.FromResult(new PolicyEvaluation(null, false, loaded.Revision, null, micros));
-            return ValueTask.FromResult(new PolicyEvaluation(JsonNode.Parse(value.ToJson()), true, loaded.Revision, null, micros));
+            return ValueTask.FromResult(new PolicyEvaluation(ToNode(value), true, loaded.Revision, null, micros));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { throw; }
         catch (RegoException e)
@@ -86,6 +86,34 @@ public sealed class EmbeddedPolicyEngine : IPolicyEngine
             // The engine promises RegoException only; anything else is still an error, and errors deny.
             return ValueTask.FromResult(PolicyEvaluation.Failed(loaded.Revision, $"internal_error: {e.GetType().Name}: {e.Message}",
                 (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds));
+        }
+    }
+    /// <summary>
+    /// The decision value as JSON nodes, equal to parsing <see cref="Value.ToJson"/> but without writing and
+    /// re-reading the text for the usual shapes (objects with string keys, arrays, strings, booleans, null). Numbers,
+    /// sets and objects with non-string keys go through their JSON text, so their form stays exactly as before.
+    /// Throws what <see cref="JsonNode.Parse(string, JsonNodeOptions?, System.Text.Json.JsonDocumentOptions)"/> throws
+    /// for such a subtree (e.g. keys that collide once written as JSON).
+    /// </summary>
+    internal static JsonNode? ToNode(Value value)
+    {
+        switch (value)
+        {
+            case NullValue: return null;
+            case BooleanValue b: return JsonValue.Create(b.Value);
+            case StringValue s: return JsonValue.Create(s.Value);
+            case ArrayValue a:
+                var items = new JsonNode?[a.Count];
+                for (int i = 0; i < items.Length; i++) items[i] = ToNode(a[i]);
+                return new JsonArray(items);
+            case ObjectValue o:
+                foreach (var e in o.Entries)
+                    if (e.Key is not StringValue) return JsonNode.Parse(value.ToJson());
+                var obj = new JsonObject();
+                foreach (var e in o.Entries) obj.Add(((StringValue)e.Key).Value, ToNode(e.Value));
+                return obj;
+            default:
+                return JsonNode.Parse(value.ToJson());
         }
     }
 }

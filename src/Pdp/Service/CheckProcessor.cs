@@ -125,6 +125,8 @@ public sealed class CheckProcessor
         IReadOnlyList<SessionEvent> history = [];
         DecisionOutcome? outcome = null;
         PolicyEvaluation? evaluation = null;
+        string? obligationsJson = null;
+        Google.Protobuf.WellKnownTypes.Struct? obligations = null;
         if (sessionId.Length > 0)
         {
             try
@@ -147,15 +149,22 @@ public sealed class CheckProcessor
                 _logger.LogWarning("Policy error for decision {DecisionId}: {Error}", decisionId, evaluation.Error);
             if (outcome.Obligations is not null)
             {
-                try { JsonUtil.ToStruct(JsonUtil.Canonical(outcome.Obligations)); }
+                // Written and parsed once: the text goes into the record, the Struct into the response.
+                try
+                {
+                    obligationsJson = JsonUtil.Canonical(outcome.Obligations);
+                    obligations = JsonUtil.ToStruct(obligationsJson);
+                }
                 catch (Exception e)
                 {
                     // Obligations the PEP cannot receive cannot be honoured: refuse rather than drop them.
                     outcome = DecisionMapper.Deny("policy_error", $"decision.obligations cannot be sent: {e.Message}");
+                    obligationsJson = null;
+                    obligations = null;
                 }
             }
         }
-        var record = BuildRecord(request, decisionId, now, input, outcome, evaluation?.Revision ?? _engine.Revision, evaluation?.EvalMicros ?? 0);
+        var record = BuildRecord(request, decisionId, now, input, outcome, obligationsJson, evaluation?.Revision ?? _engine.Revision, evaluation?.EvalMicros ?? 0);
         try
         {
             // Not cancellable: once decided, the record is written even if the caller went away.
@@ -172,7 +181,7 @@ public sealed class CheckProcessor
             };
         }
         if (sessionId.Length > 0) _sessions.Add(sessionId, SessionEvent.From(record));
-        return ToResponse(record);
+        return ToResponse(record, obligations);
     }
 
     /// <summary>Logs a refusal (decision <c>invalid</c>) of a request that never reached validation, e.g. unparseable bytes.</summary>
@@ -233,7 +242,7 @@ public sealed class CheckProcessor
     private static string? Opt(string? s) => string.IsNullOrEmpty(s) ? null : Cap(s);
 
     private static DecisionRecord BuildRecord(CheckRequest request, string decisionId, DateTimeOffset now, PolicyInput input,
-        DecisionOutcome outcome, string revision, long evalMicros)
+        DecisionOutcome outcome, string? obligationsJson, string revision, long evalMicros)
     {
 
         var w = request.Workload;
@@ -264,7 +273,7 @@ public sealed class CheckProcessor
             Decision = outcome.Decision,
             Reasons = outcome.Reasons,
             ExceptionPath = outcome.ExceptionPath,
-            ObligationsJson = outcome.Obligations is null ? null : JsonUtil.Canonical(outcome.Obligations),
+            ObligationsJson = obligationsJson,
             PolicyRevision = revision,
             InputHash = input.Hash,
             MaskedInputJson = MaskedInputJson(input),
@@ -291,7 +300,10 @@ public sealed class CheckProcessor
     }
 
     /// <summary>The answer a record stands for (also used to replay an earlier decision for a repeated request_id).</summary>
-    public static CheckResponse ToResponse(DecisionRecord record)
+    public static CheckResponse ToResponse(DecisionRecord record) => ToResponse(record, null);
+
+    // parsedObligations: the record's obligations already parsed (and owned by this response), else null to parse them.
+    private static CheckResponse ToResponse(DecisionRecord record, Google.Protobuf.WellKnownTypes.Struct? parsedObligations)
     {
         var response = new CheckResponse
         {
@@ -307,7 +319,8 @@ public sealed class CheckProcessor
         };
         foreach (var r in record.Reasons)
             response.Reasons.Add(new Reason { Code = r.Code, Message = r.Message, Rule = r.Rule ?? "" });
-        if (record.ObligationsJson is { Length: > 0 } json)
+        if (parsedObligations is not null) response.Obligations = parsedObligations;
+        else if (record.ObligationsJson is { Length: > 0 } json)
         {
             try { response.Obligations = JsonUtil.ToStruct(json); }
             catch (Exception)
