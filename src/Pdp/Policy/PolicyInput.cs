@@ -113,28 +113,59 @@ public sealed class PolicyInput
     }
 
     /// <summary>
-    /// The full document as a Rego value, equal to parsing <see cref="Json"/>: the small base is parsed, the
-    /// history array is assembled from the events' cached values. Throws <see cref="System.Text.Json.JsonException"/>
-    /// only if the document holds something JSON cannot express (it never does when built by <see cref="InputBuilder"/>).
+    /// The full document as a Rego value, equal to parsing <see cref="Json"/>: the base is converted from its nodes
+    /// (no JSON text written and re-read; numbers alone go through their JSON text so they stay exactly as parsed),
+    /// the history array is assembled from the events' cached values. Throws
+    /// <see cref="System.Text.Json.JsonException"/> only if the document holds a number JSON cannot express (it never
+    /// does when built by <see cref="InputBuilder"/>).
     /// </summary>
     public RegoValue RegoValue
     {
         get
         {
             if (_value is not null) return _value;
-            var b = BaseUtf8();
-            if (_splice < 0) return _value = RegoValue.FromJson(b);
-            // The base with an empty history, then the real history set into session.
-            var text = new byte[b.Length + 1];
-            b.AsSpan(0, _splice).CopyTo(text);
-            text[_splice] = (byte)'[';
-            text[_splice + 1] = (byte)']';
-            b.AsSpan(_splice + 1).CopyTo(text.AsSpan(_splice + 2));
-            var root = (ObjectValue)RegoValue.FromJson(text);
-            var items = new RegoValue[_history.Count];
-            for (int i = 0; i < items.Length; i++) items[i] = _history[i].RegoValue;
-            var session = (ObjectValue)root["session"]!;
-            return _value = root.With(RegoValue.String("session"), session.With(RegoValue.String("history"), new ArrayValue(items)));
+            var session = _document["session"] as JsonObject;
+            ArrayValue? history = null;
+            if (session is not null)
+            {
+                var items = new RegoValue[_history.Count];
+                for (int i = 0; i < items.Length; i++) items[i] = _history[i].RegoValue;
+                history = new ArrayValue(items);
+            }
+            return _value = ToValue(_document, session, history);
+        }
+    }
+
+    // Same value as Value.FromJson of the node's canonical text (objects sort their keys themselves), except that
+    // session["history"] is set to history (the node itself holds an empty placeholder or the same events).
+    private static RegoValue ToValue(JsonNode? node, JsonObject? session = null, ArrayValue? history = null)
+    {
+        switch (node)
+        {
+            case null: return RegoValue.Null;
+            case JsonObject o:
+                var b = new ObjectValue.Builder(o.Count);
+                var isSession = ReferenceEquals(o, session);
+                foreach (var p in o)
+                    b.Set(p.Key, isSession && p.Key == "history" ? history! : ToValue(p.Value, session, history));
+                if (isSession && !o.ContainsKey("history")) b.Set("history", history!);
+                return b.Build();
+            case JsonArray a:
+                var items = new RegoValue[a.Count];
+                for (int i = 0; i < items.Length; i++) items[i] = ToValue(a[i], session, history);
+                return new ArrayValue(items);
+            case JsonValue v:
+                return v.GetValueKind() switch
+                {
+                    System.Text.Json.JsonValueKind.String => RegoValue.String(v.GetValue<string>()),
+                    System.Text.Json.JsonValueKind.True => RegoValue.True,
+                    System.Text.Json.JsonValueKind.False => RegoValue.False,
+                    System.Text.Json.JsonValueKind.Null => RegoValue.Null,
+                    // Integers (timestamps, most arguments) directly; anything else as its text parses.
+                    _ => v.TryGetValue<long>(out var l) ? RegoValue.Number(l) : RegoValue.FromJson(v.ToJsonString()),
+                };
+            default:
+                return RegoValue.FromJson(node.ToJsonString());
         }
     }
 

@@ -50,4 +50,21 @@ public class DecisionValueToNodeTests
         Assert.That(mapped.Labels, Is.EqualTo(new[] { "l" }));
         Assert.That(JsonUtil.Canonical(mapped.Obligations), Is.EqualTo("""{"k":"v"}"""));
     }
+    [Test]
+    public void InputRegoValueBuiltFromNodesEqualsParsingItsCanonicalText()
+    {
+        var request = CheckServiceTests.ValidRequest();
+        var list = new Google.Protobuf.WellKnownTypes.ListValue();
+        foreach (var d in new[] { 0.1, 1e300, -7.0, 9007199254740993d, 123456789.125 }) list.Values.Add(Google.Protobuf.WellKnownTypes.Value.ForNumber(d));
+        list.Values.Add(Google.Protobuf.WellKnownTypes.Value.ForNull());
+        list.Values.Add(Google.Protobuf.WellKnownTypes.Value.ForBool(false));
+        request.Tool.Arguments = new Google.Protobuf.WellKnownTypes.Struct
+        {
+            Fields = { ["nums"] = Google.Protobuf.WellKnownTypes.Value.ForList(list.Values.ToArray()), ["z"] = Google.Protobuf.WellKnownTypes.Value.ForString("é\u2028"), ["a"] = Google.Protobuf.WellKnownTypes.Value.ForStruct(new Google.Protobuf.WellKnownTypes.Struct()) },
+        };
+        var input = InputBuilder.BuildInput(request, [], DateTimeOffset.UnixEpoch.AddTicks(123456789));
+        var value = input.RegoValue;
+        Assert.That(value, Is.EqualTo(Value.FromJson(input.Json)));
+        Assert.That(value.ToJson(), Is.EqualTo(Value.FromJson(input.Json).ToJson()));
+    }
 }
