@@ -255,10 +255,11 @@ public sealed class CheckProcessor
             SpiffeId = Opt(w?.SpiffeId),
             Issuer = Opt(w?.Issuer),
             Subject = Opt(w?.Subject),
-            WorkloadAttributesJson = w is { Attributes.Count: > 0 } ? JsonUtil.Canonical(JsonUtil.FromMap(w.Attributes)) : null,
+            // The input already holds these maps as nodes (built from the same request): written, not rebuilt.
+            WorkloadAttributesJson = w is { Attributes.Count: > 0 } ? JsonUtil.Canonical(input.Base["workload"]!["attributes"]) : null,
             Server = Opt(request.Tool.Server),
             Tool = request.Tool.Name,
-            AnnotationsJson = request.Tool.Annotations.Count > 0 ? JsonUtil.Canonical(JsonUtil.FromMap(request.Tool.Annotations)) : null,
+            AnnotationsJson = request.Tool.Annotations.Count > 0 ? JsonUtil.Canonical(input.Base["tool"]!["annotations"]) : null,
             ResourceType = Opt(request.Resource?.Type),
             ResourceId = Opt(request.Resource?.Id),
             ResourceSensitivity = Opt(request.Resource?.Sensitivity),

@@ -124,23 +124,34 @@ public static class JsonUtil
             case null: w.WriteNullValue(); break;
             case JsonObject obj:
                 w.WriteStartObject();
-                var keys = new List<string>(obj.Count + 1);
-                foreach (var p in obj) keys.Add(p.Key);
+                // A pooled key array: several documents with ~10 objects each are written per Check.
+                var keys = System.Buffers.ArrayPool<string>.Shared.Rent(obj.Count + (subs?.Count ?? 0) + 1);
+                var count = 0;
+                foreach (var p in obj) keys[count++] = p.Key;
                 if (subs is not null)
                     foreach (var ((host, key), _) in subs)
-                        if (ReferenceEquals(host, obj) && !obj.ContainsKey(key)) keys.Add(key);
-                if (keys.Count > 1) keys.Sort(StringComparer.Ordinal);
-                foreach (var k in keys)
+                        if (ReferenceEquals(host, obj) && !obj.ContainsKey(key)) keys[count++] = key;
+                if (count > 1) Array.Sort(keys, 0, count, StringComparer.Ordinal);
+                try
                 {
-                    if (subs is not null && subs.TryGetValue((obj, k), out var raw))
+                    for (int i = 0; i < count; i++)
                     {
-                        if (raw is null) continue;
+                        var k = keys[i];
+                        if (subs is not null && subs.TryGetValue((obj, k), out var raw))
+                        {
+                            if (raw is null) continue;
+                            w.WritePropertyName(k);
+                            w.WriteRawValue(raw, skipInputValidation: true);
+                            continue;
+                        }
                         w.WritePropertyName(k);
-                        w.WriteRawValue(raw, skipInputValidation: true);
-                        continue;
+                        WriteCanonical(w, obj[k], subs);
                     }
-                    w.WritePropertyName(k);
-                    WriteCanonical(w, obj[k], subs);
+                }
+                finally
+                {
+                    Array.Clear(keys, 0, count);
+                    System.Buffers.ArrayPool<string>.Shared.Return(keys);
                 }
                 w.WriteEndObject();
                 break;
