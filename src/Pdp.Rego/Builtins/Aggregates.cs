@@ -29,13 +29,13 @@ public static class Aggregates
         ArrayValue a => NumberValue.FromInt64(a.Count),
         ObjectValue o => NumberValue.FromInt64(o.Count),
         SetValue s => NumberValue.FromInt64(s.Count),
-        StringValue s => NumberValue.FromInt64(CoreOperands.CodePointCount(s.Value)),
+        StringValue s => NumberValue.FromInt64(Operands.CodePointCount(s.Value)),
         _ => throw BuiltinException.OperandType("count", 1, "one of {array, object, set, string}", v),
     };
 
     private static Value Accumulate(string name, Value v, bool sum)
     {
-        var items = CoreOperands.Elements(v, out var ok);
+        var items = Operands.Elements(v, out var ok);
         if (!ok) throw BuiltinException.OperandType(name, 1, "one of {set, array}", v);
 
         // Integers: 64-bit while it does not overflow, then exact big integers.
@@ -63,7 +63,7 @@ public static class Aggregates
         NumberValue total = sum ? NumberValue.Zero : NumberValue.One;
         foreach (var item in items)
         {
-            if (item is not NumberValue n) throw CoreOperands.Element(name, 1, v, item, "number");
+            if (item is not NumberValue n) throw Operands.Element(name, 1, v, item, "number");
             total = sum ? Arithmetic.Plus(total, n) : Arithmetic.Multiply(total, n);
         }
         return total;

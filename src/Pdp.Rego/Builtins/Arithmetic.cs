@@ -22,16 +22,16 @@ public static class Arithmetic
     /// <summary>Registers the arithmetic built-ins.</summary>
     public static void Register(BuiltinRegistry.Builder b)
     {
-        b.Add("plus", 2, static (_, a) => Plus(CoreOperands.Num("plus", a, 0), CoreOperands.Num("plus", a, 1)), NumNum);
+        b.Add("plus", 2, static (_, a) => Plus(Operands.Num("plus", a, 0), Operands.Num("plus", a, 1)), NumNum);
         b.Add("minus", 2, static (_, a) => Minus(a), [BuiltinType.Number | BuiltinType.Set, BuiltinType.Number | BuiltinType.Set]);
-        b.Add("mul", 2, static (_, a) => Multiply(CoreOperands.Num("mul", a, 0), CoreOperands.Num("mul", a, 1)), NumNum);
-        b.Add("div", 2, static (_, a) => Divide(CoreOperands.Num("div", a, 0), CoreOperands.Num("div", a, 1)), NumNum);
-        b.Add("rem", 2, static (_, a) => Remainder(CoreOperands.Num("rem", a, 0), CoreOperands.Num("rem", a, 1)), NumNum);
-        b.Add("abs", 1, static (_, a) => Abs(CoreOperands.Num("abs", a, 0)), Num);
-        b.Add("round", 1, static (_, a) => RoundLike(CoreOperands.Num("round", a, 0), static d => Math.Round(d, MidpointRounding.AwayFromZero)), Num);
-        b.Add("ceil", 1, static (_, a) => RoundLike(CoreOperands.Num("ceil", a, 0), Math.Ceiling), Num);
-        b.Add("floor", 1, static (_, a) => RoundLike(CoreOperands.Num("floor", a, 0), Math.Floor), Num);
-        b.Add("numbers.range", 2, static (c, a) => Range(c, "numbers.range", CoreOperands.BigInt("numbers.range", a, 0), CoreOperands.BigInt("numbers.range", a, 1), BigInteger.One), NumNum);
+        b.Add("mul", 2, static (_, a) => Multiply(Operands.Num("mul", a, 0), Operands.Num("mul", a, 1)), NumNum);
+        b.Add("div", 2, static (_, a) => Divide(Operands.Num("div", a, 0), Operands.Num("div", a, 1)), NumNum);
+        b.Add("rem", 2, static (_, a) => Remainder(Operands.Num("rem", a, 0), Operands.Num("rem", a, 1)), NumNum);
+        b.Add("abs", 1, static (_, a) => Abs(Operands.Num("abs", a, 0)), Num);
+        b.Add("round", 1, static (_, a) => RoundLike(Operands.Num("round", a, 0), static d => Math.Round(d, MidpointRounding.AwayFromZero)), Num);
+        b.Add("ceil", 1, static (_, a) => RoundLike(Operands.Num("ceil", a, 0), Math.Ceiling), Num);
+        b.Add("floor", 1, static (_, a) => RoundLike(Operands.Num("floor", a, 0), Math.Floor), Num);
+        b.Add("numbers.range", 2, static (c, a) => Range(c, "numbers.range", Operands.BigInt("numbers.range", a, 0), Operands.BigInt("numbers.range", a, 1), BigInteger.One), NumNum);
         b.Add("numbers.range_step", 3, static (c, a) => RangeStep(c, a), [BuiltinType.Number, BuiltinType.Number, BuiltinType.Number]);
     }
 
@@ -138,9 +138,9 @@ public static class Arithmetic
     private static Value RangeStep(BuiltinContext c, ReadOnlySpan<Value> a)
     {
         const string name = "numbers.range_step";
-        var x = CoreOperands.BigInt(name, a, 0);
-        var y = CoreOperands.BigInt(name, a, 1);
-        var step = CoreOperands.BigInt(name, a, 2);
+        var x = Operands.BigInt(name, a, 0);
+        var y = Operands.BigInt(name, a, 1);
+        var step = Operands.BigInt(name, a, 2);
         if (step.Sign <= 0) throw new BuiltinException("eval_builtin_error", "numbers.range_step: step must be a positive integer");
         return Range(c, name, x, y, step);
     }

@@ -13,14 +13,14 @@ public static class Arrays
     {
         b.Add("array.concat", 2, static (_, a) => Concat(a), [BuiltinType.Array, BuiltinType.Array]);
         b.Add("array.slice", 3, static (_, a) => Slice(a), [BuiltinType.Array, BuiltinType.Number, BuiltinType.Number]);
-        b.Add("array.reverse", 1, static (_, a) => Reverse(CoreOperands.Arr("array.reverse", a, 0)), [BuiltinType.Array]);
-        b.Add("array.flatten", 1, static (_, a) => Flatten(CoreOperands.Arr("array.flatten", a, 0)), [BuiltinType.Array]);
+        b.Add("array.reverse", 1, static (_, a) => Reverse(Operands.Arr("array.reverse", a, 0)), [BuiltinType.Array]);
+        b.Add("array.flatten", 1, static (_, a) => Flatten(Operands.Arr("array.flatten", a, 0)), [BuiltinType.Array]);
     }
 
     private static ArrayValue Concat(ReadOnlySpan<Value> a)
     {
-        var x = CoreOperands.Arr("array.concat", a, 0);
-        var y = CoreOperands.Arr("array.concat", a, 1);
+        var x = Operands.Arr("array.concat", a, 0);
+        var y = Operands.Arr("array.concat", a, 1);
         if (y.Count == 0) return x;
         if (x.Count == 0) return y;
         var r = new Value[x.Count + y.Count];
@@ -31,9 +31,9 @@ public static class Arrays
 
     private static ArrayValue Slice(ReadOnlySpan<Value> a)
     {
-        var arr = CoreOperands.Arr("array.slice", a, 0);
-        long start = CoreOperands.Int("array.slice", a, 1);
-        long stop = CoreOperands.Int("array.slice", a, 2);
+        var arr = Operands.Arr("array.slice", a, 0);
+        long start = Operands.Int("array.slice", a, 1);
+        long stop = Operands.Int("array.slice", a, 2);
         if (stop < 0) stop = 0; else if (stop > arr.Count) stop = arr.Count;
         if (start < 0) start = 0; else if (start > stop) start = stop;
         if (start == 0 && stop == arr.Count) return arr;

@@ -18,19 +18,19 @@ public static class Bits
     /// <summary>Registers the bitwise built-ins.</summary>
     public static void Register(BuiltinRegistry.Builder b)
     {
-        b.Add("bits.and", 2, static (_, a) => NumberValue.FromBigInteger(CoreOperands.BigInt("bits.and", a, 0) & CoreOperands.BigInt("bits.and", a, 1)), NumNum);
-        b.Add("bits.or", 2, static (_, a) => NumberValue.FromBigInteger(CoreOperands.BigInt("bits.or", a, 0) | CoreOperands.BigInt("bits.or", a, 1)), NumNum);
-        b.Add("bits.xor", 2, static (_, a) => NumberValue.FromBigInteger(CoreOperands.BigInt("bits.xor", a, 0) ^ CoreOperands.BigInt("bits.xor", a, 1)), NumNum);
-        b.Add("bits.negate", 1, static (_, a) => NumberValue.FromBigInteger(-CoreOperands.BigInt("bits.negate", a, 0) - 1), [BuiltinType.Number]);
+        b.Add("bits.and", 2, static (_, a) => NumberValue.FromBigInteger(Operands.BigInt("bits.and", a, 0) & Operands.BigInt("bits.and", a, 1)), NumNum);
+        b.Add("bits.or", 2, static (_, a) => NumberValue.FromBigInteger(Operands.BigInt("bits.or", a, 0) | Operands.BigInt("bits.or", a, 1)), NumNum);
+        b.Add("bits.xor", 2, static (_, a) => NumberValue.FromBigInteger(Operands.BigInt("bits.xor", a, 0) ^ Operands.BigInt("bits.xor", a, 1)), NumNum);
+        b.Add("bits.negate", 1, static (_, a) => NumberValue.FromBigInteger(-Operands.BigInt("bits.negate", a, 0) - 1), [BuiltinType.Number]);
         b.Add("bits.lsh", 2, static (_, a) => Shift("bits.lsh", a, left: true), NumNum);
         b.Add("bits.rsh", 2, static (_, a) => Shift("bits.rsh", a, left: false), NumNum);
     }
 
     private static Value Shift(string name, ReadOnlySpan<Value> a, bool left)
     {
-        var x = CoreOperands.BigInt(name, a, 0);
-        long n = CoreOperands.Int(name, a, 1);
-        if (n < 0) throw CoreOperands.Operand(name, 2, "must be an unsigned integer number but got a negative integer");
+        var x = Operands.BigInt(name, a, 0);
+        long n = Operands.Int(name, a, 1);
+        if (n < 0) throw Operands.Operand(name, 2, "must be an unsigned integer number but got a negative integer");
         if (left)
         {
             if (n > MaxShift) throw BuiltinException.Error(name, $"shift of more than {MaxShift} bits");

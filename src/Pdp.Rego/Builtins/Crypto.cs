@@ -23,7 +23,7 @@ public static class CryptoBuiltins
         b.Add("crypto.hmac.equal", 2, (c, a) => Value.Bool(CryptographicOperations.FixedTimeEquals(Bytes("crypto.hmac.equal", a, 0), Bytes("crypto.hmac.equal", a, 1))), [BuiltinType.String, BuiltinType.String]);
     }
 
-    private static byte[] Bytes(string name, ReadOnlySpan<Value> args, int index) => Encoding.UTF8.GetBytes(MoreOperands.Str(name, args, index));
+    private static byte[] Bytes(string name, ReadOnlySpan<Value> args, int index) => Encoding.UTF8.GetBytes(Operands.Str(name, args, index));
 
     private static Value Hex(byte[] digest) => new StringValue(Convert.ToHexStringLower(digest));
 }

@@ -17,16 +17,16 @@ public static class EncodingBuiltins
     /// <summary>Registers the encoding built-ins.</summary>
     public static void Register(BuiltinRegistry.Builder b)
     {
-        b.Add("base64.encode", 1, (c, a) => new StringValue(Convert.ToBase64String(Utf8(MoreOperands.Str("base64.encode", a, 0)))), [BuiltinType.String]);
+        b.Add("base64.encode", 1, (c, a) => new StringValue(Convert.ToBase64String(Utf8(Operands.Str("base64.encode", a, 0)))), [BuiltinType.String]);
         b.Add("base64.decode", 1, Base64Decode, [BuiltinType.String]);
-        b.Add("base64.is_valid", 1, (c, a) => Value.Bool(TryBase64(MoreOperands.Str("base64.is_valid", a, 0), url: false, padded: true, out _)), [BuiltinType.String]);
-        b.Add("base64url.encode", 1, (c, a) => new StringValue(ToBase64Url(Utf8(MoreOperands.Str("base64url.encode", a, 0)), pad: true)), [BuiltinType.String]);
-        b.Add("base64url.encode_no_pad", 1, (c, a) => new StringValue(ToBase64Url(Utf8(MoreOperands.Str("base64url.encode_no_pad", a, 0)), pad: false)), [BuiltinType.String]);
+        b.Add("base64.is_valid", 1, (c, a) => Value.Bool(TryBase64(Operands.Str("base64.is_valid", a, 0), url: false, padded: true, out _)), [BuiltinType.String]);
+        b.Add("base64url.encode", 1, (c, a) => new StringValue(ToBase64Url(Utf8(Operands.Str("base64url.encode", a, 0)), pad: true)), [BuiltinType.String]);
+        b.Add("base64url.encode_no_pad", 1, (c, a) => new StringValue(ToBase64Url(Utf8(Operands.Str("base64url.encode_no_pad", a, 0)), pad: false)), [BuiltinType.String]);
         b.Add("base64url.decode", 1, Base64UrlDecode, [BuiltinType.String]);
-        b.Add("hex.encode", 1, (c, a) => new StringValue(Convert.ToHexStringLower(Utf8(MoreOperands.Str("hex.encode", a, 0)))), [BuiltinType.String]);
+        b.Add("hex.encode", 1, (c, a) => new StringValue(Convert.ToHexStringLower(Utf8(Operands.Str("hex.encode", a, 0)))), [BuiltinType.String]);
         b.Add("hex.decode", 1, HexDecode, [BuiltinType.String]);
-        b.Add("urlquery.encode", 1, (c, a) => new StringValue(QueryEscape(MoreOperands.Str("urlquery.encode", a, 0))), [BuiltinType.String]);
-        b.Add("urlquery.decode", 1, (c, a) => new StringValue(QueryUnescape("urlquery.decode", MoreOperands.Str("urlquery.decode", a, 0))), [BuiltinType.String]);
+        b.Add("urlquery.encode", 1, (c, a) => new StringValue(QueryEscape(Operands.Str("urlquery.encode", a, 0))), [BuiltinType.String]);
+        b.Add("urlquery.decode", 1, (c, a) => new StringValue(QueryUnescape("urlquery.decode", Operands.Str("urlquery.decode", a, 0))), [BuiltinType.String]);
         b.Add("urlquery.encode_object", 1, EncodeObject, [BuiltinType.Object]);
         b.Add("urlquery.decode_object", 1, DecodeObject, [BuiltinType.String]);
         b.Add("json.marshal", 1, (c, a) => new StringValue(GoJson.Marshal(a[0])), [BuiltinType.Any]);
@@ -47,7 +47,7 @@ public static class EncodingBuiltins
 
     private static Value Base64Decode(BuiltinContext ctx, ReadOnlySpan<Value> args)
     {
-        var s = MoreOperands.Str("base64.decode", args, 0);
+        var s = Operands.Str("base64.decode", args, 0);
         if (!TryBase64(s, url: false, padded: true, out var bytes)) throw BuiltinException.Error("base64.decode", $"illegal base64 data at input byte {BadIndex(s)}");
         return new StringValue(FromUtf8(bytes));
     }
@@ -55,7 +55,7 @@ public static class EncodingBuiltins
     private static Value Base64UrlDecode(BuiltinContext ctx, ReadOnlySpan<Value> args)
     {
         // OPA accepts the URL alphabet with or without padding.
-        var s = MoreOperands.Str("base64url.decode", args, 0);
+        var s = Operands.Str("base64url.decode", args, 0);
         if (!TryBase64(s, url: true, padded: s.Length % 4 == 0 && s.EndsWith('='), out var bytes) && !TryBase64(s, url: true, padded: false, out bytes))
             throw BuiltinException.Error("base64url.decode", $"illegal base64 data at input byte {BadIndex(s)}");
         return new StringValue(FromUtf8(bytes));
@@ -106,7 +106,7 @@ public static class EncodingBuiltins
 
     private static Value HexDecode(BuiltinContext ctx, ReadOnlySpan<Value> args)
     {
-        var s = MoreOperands.Str("hex.decode", args, 0);
+        var s = Operands.Str("hex.decode", args, 0);
         // Go reports the first invalid byte before an odd length.
         foreach (var c in s)
             if (!char.IsAsciiHexDigit(c)) throw BuiltinException.Error("hex.decode", $"encoding/hex: invalid byte: U+{(int)c:X4} {QuoteRune(c)}");
@@ -167,7 +167,7 @@ public static class EncodingBuiltins
     private static Value EncodeObject(BuiltinContext ctx, ReadOnlySpan<Value> args)
     {
         const string name = "urlquery.encode_object";
-        var obj = MoreOperands.Obj(name, args, 0);
+        var obj = Operands.Obj(name, args, 0);
         var sb = new StringBuilder();
         // Object entries are already sorted by key, as Go's url.Values.Encode sorts.
         foreach (var kv in obj.Entries)
@@ -194,7 +194,7 @@ public static class EncodingBuiltins
     private static Value DecodeObject(BuiltinContext ctx, ReadOnlySpan<Value> args)
     {
         const string name = "urlquery.decode_object";
-        var s = MoreOperands.Str(name, args, 0);
+        var s = Operands.Str(name, args, 0);
         var map = new Dictionary<string, List<Value>>(StringComparer.Ordinal);
         foreach (var part in s.Split('&'))
         {
@@ -216,7 +216,7 @@ public static class EncodingBuiltins
     private static Value MarshalWithOptions(BuiltinContext ctx, ReadOnlySpan<Value> args)
     {
         const string name = "json.marshal_with_options";
-        var opts = MoreOperands.Obj(name, args, 1);
+        var opts = Operands.Obj(name, args, 1);
         bool? pretty = null;
         string prefix = "", indent = "\t";
         bool explicitFormat = false;
@@ -248,7 +248,7 @@ public static class EncodingBuiltins
     private static Value JsonUnmarshal(BuiltinContext ctx, ReadOnlySpan<Value> args)
     {
         const string name = "json.unmarshal";
-        var s = MoreOperands.Str(name, args, 0);
+        var s = Operands.Str(name, args, 0);
         if (!TryJson(s, out var v, out var error)) throw BuiltinException.Error(name, error!);
         return v!;
     }
@@ -282,7 +282,7 @@ public static class EncodingBuiltins
     private static Value YamlUnmarshal(BuiltinContext ctx, ReadOnlySpan<Value> args)
     {
         const string name = "yaml.unmarshal";
-        var s = MoreOperands.Str(name, args, 0);
+        var s = Operands.Str(name, args, 0);
         if (!Yaml.TryParse(s, out var v, out var error)) throw BuiltinException.Error(name, error!);
         return v!;
     }

@@ -27,7 +27,7 @@ public static class GlobBuiltins
     private static Value Match(BuiltinContext ctx, ReadOnlySpan<Value> args)
     {
         const string name = "glob.match";
-        var pattern = MoreOperands.Str(name, args, 0);
+        var pattern = Operands.Str(name, args, 0);
         string delimiters;
         switch (args[1])
         {
@@ -53,7 +53,7 @@ public static class GlobBuiltins
             }
             default: throw BuiltinException.OperandType(name, 2, "one of {array, null}", args[1]);
         }
-        var value = MoreOperands.Str(name, args, 2);
+        var value = Operands.Str(name, args, 2);
         var matcher = Compile(pattern, delimiters);
         try { return Value.Bool(matcher.IsMatch(value)); }
         catch (RegexMatchTimeoutException) { throw BuiltinException.Error(name, "glob match timed out"); }
@@ -240,7 +240,7 @@ public static class GlobBuiltins
 
     private static Value QuoteMeta(BuiltinContext ctx, ReadOnlySpan<Value> args)
     {
-        var s = MoreOperands.Str("glob.quote_meta", args, 0);
+        var s = Operands.Str("glob.quote_meta", args, 0);
         var sb = new StringBuilder(s.Length + 4);
         foreach (var c in s)
         {

@@ -34,7 +34,7 @@ public static class GraphBuiltins
     private static Value Reachable(BuiltinContext ctx, ReadOnlySpan<Value> args)
     {
         const string name = "graph.reachable";
-        var graph = MoreOperands.Obj(name, args, 0);
+        var graph = Operands.Obj(name, args, 0);
         var queue = new Queue<Value>(Initial(name, args[1]));
         var reached = new HashSet<Value>();
         while (queue.Count > 0)
@@ -56,7 +56,7 @@ public static class GraphBuiltins
     private static Value ReachablePaths(BuiltinContext ctx, ReadOnlySpan<Value> args)
     {
         const string name = "graph.reachable_paths";
-        var graph = MoreOperands.Obj(name, args, 0);
+        var graph = Operands.Obj(name, args, 0);
         var result = new SetValue.Builder();
         int budget = MaxPathVisits;
         foreach (var node in Initial(name, args[1]))

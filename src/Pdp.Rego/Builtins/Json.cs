@@ -85,7 +85,7 @@ public static class JsonBuiltins
     private static Value Filter(BuiltinContext ctx, ReadOnlySpan<Value> args)
     {
         const string name = "json.filter";
-        var obj = MoreOperands.Obj(name, args, 0);
+        var obj = Operands.Obj(name, args, 0);
         var tree = PathTree.Build(Paths(name, args[1]));
         return FilterValue(obj, tree, 0);
     }
@@ -122,7 +122,7 @@ public static class JsonBuiltins
     private static Value Remove(BuiltinContext ctx, ReadOnlySpan<Value> args)
     {
         const string name = "json.remove";
-        var obj = MoreOperands.Obj(name, args, 0);
+        var obj = Operands.Obj(name, args, 0);
         var tree = PathTree.Build(Paths(name, args[1]));
         return RemoveValue(obj, tree, 0) ?? ObjectValue.Empty;
     }
@@ -176,7 +176,7 @@ public static class JsonBuiltins
     {
         const string name = "json.patch";
         var doc = args[0];
-        var patches = MoreOperands.Arr(name, args, 1);
+        var patches = Operands.Arr(name, args, 1);
         foreach (var p in patches.Span)
         {
             if (p is not ObjectValue op) throw BuiltinException.OperandType(name, 2, "array of objects", args[1]);

@@ -4,38 +4,22 @@ using Pdp.Rego.Values;
 namespace Pdp.Rego.Builtins;
 
 /// <summary>
-/// Operand helpers shared by the "more" built-in categories (regex, glob, time, net, encoding, ...): each one either
-/// returns the operand as the wanted type or throws OPA's operand type error (<c>NAME: operand N must be T but got U</c>).
-/// Operand numbers are 1-based, as OPA prints them.
+/// What the "more" built-in categories (regex, glob, time, net, encoding, ...) need beyond <see cref="Operands"/>:
+/// their integer operands (a too-large integer is an <c>eval_builtin_error</c>, an integral float is accepted) and
+/// string arrays.
 /// </summary>
 internal static class MoreOperands
 {
-    /// <summary>The string value of operand <paramref name="index"/> (0-based).</summary>
-    public static string Str(string builtin, ReadOnlySpan<Value> args, int index)
-        => args[index] is StringValue s ? s.Value : throw BuiltinException.OperandType(builtin, index + 1, "string", args[index]);
-
-    /// <summary>The number value of operand <paramref name="index"/> (0-based).</summary>
-    public static NumberValue Num(string builtin, ReadOnlySpan<Value> args, int index)
-        => args[index] as NumberValue ?? throw BuiltinException.OperandType(builtin, index + 1, "number", args[index]);
-
     /// <summary>The operand as a 64-bit integer; a non-integral or too large number is an <c>eval_builtin_error</c>
     /// (OPA: <c>operand N must be integer number but got floating-point number</c>).</summary>
     public static long Int(string builtin, ReadOnlySpan<Value> args, int index)
     {
-        var n = Num(builtin, args, index);
+        var n = Operands.Num(builtin, args, index);
         if (n.TryGetInt64(out var v)) return v;
         if (n.IsIntegral && n.IsInteger) throw BuiltinException.Error(builtin, $"operand {index + 1} is too large");
         if (n.IsIntegral && Math.Abs(n.ToDouble()) < 9.2e18) return (long)n.ToDouble();
         throw new BuiltinException("eval_type_error", $"{builtin}: operand {index + 1} must be integer number but got floating-point number");
     }
-
-    /// <summary>The array value of operand <paramref name="index"/> (0-based).</summary>
-    public static ArrayValue Arr(string builtin, ReadOnlySpan<Value> args, int index)
-        => args[index] as ArrayValue ?? throw BuiltinException.OperandType(builtin, index + 1, "array", args[index]);
-
-    /// <summary>The object value of operand <paramref name="index"/> (0-based).</summary>
-    public static ObjectValue Obj(string builtin, ReadOnlySpan<Value> args, int index)
-        => args[index] as ObjectValue ?? throw BuiltinException.OperandType(builtin, index + 1, "object", args[index]);
 
     /// <summary>An array of strings.</summary>
     public static ArrayValue Strings(IEnumerable<string> items) => new(items.Select(s => (Value)new StringValue(s)).ToArray());

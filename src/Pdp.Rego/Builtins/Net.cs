@@ -122,7 +122,7 @@ public static class NetBuiltins
 
     private static Network Cidr(string name, ReadOnlySpan<Value> args, int index)
     {
-        var s = MoreOperands.Str(name, args, index);
+        var s = Operands.Str(name, args, index);
         if (!TryParseCidr(s, out var n)) throw BuiltinException.Error(name, $"invalid CIDR address: {s}");
         return n;
     }
@@ -131,7 +131,7 @@ public static class NetBuiltins
     {
         const string name = "net.cidr_contains";
         var network = Cidr(name, args, 0);
-        var other = MoreOperands.Str(name, args, 1);
+        var other = Operands.Str(name, args, 1);
         if (TryParseIp(other, out var ip, out var bits)) return Value.Bool(network.Contains(ip, bits));
         if (!TryParseCidr(other, out var inner)) throw BuiltinException.Error(name, $"invalid CIDR address: {other}");
         return Value.Bool(network.Contains(inner.Address, inner.Bits) && network.Contains(inner.Last, inner.Bits));
@@ -153,7 +153,7 @@ public static class NetBuiltins
         const string name = "net.cidr_expand";
         var n = Cidr(name, args, 0);
         var hostBits = n.Bits - n.Prefix;
-        if (hostBits > 20) throw BuiltinException.Error(name, $"CIDR {MoreOperands.Str(name, args, 0)} has more than {MaxExpand} addresses");
+        if (hostBits > 20) throw BuiltinException.Error(name, $"CIDR {Operands.Str(name, args, 0)} has more than {MaxExpand} addresses");
         var count = 1 << hostBits;
         var items = new Value[count];
         for (int i = 0; i < count; i++)

@@ -17,9 +17,9 @@ public static class Objects
     public static void Register(BuiltinRegistry.Builder b)
     {
         b.Add("object.get", 3, static (_, a) => Get(a), [BuiltinType.Object, BuiltinType.Any, BuiltinType.Any]);
-        b.Add("object.keys", 1, static (_, a) => Keys(CoreOperands.Obj("object.keys", a, 0)), [BuiltinType.Object]);
+        b.Add("object.keys", 1, static (_, a) => Keys(Operands.Obj("object.keys", a, 0)), [BuiltinType.Object]);
         b.Add("object.union", 2, static (_, a) => Union(a), [BuiltinType.Object, BuiltinType.Object]);
-        b.Add("object.union_n", 1, static (_, a) => UnionN(CoreOperands.Arr("object.union_n", a, 0)), [BuiltinType.Array]);
+        b.Add("object.union_n", 1, static (_, a) => UnionN(Operands.Arr("object.union_n", a, 0)), [BuiltinType.Array]);
         b.Add("object.remove", 2, static (_, a) => Remove(a), [BuiltinType.Object, KeyList]);
         b.Add("object.filter", 2, static (_, a) => Filter(a), [BuiltinType.Object, KeyList]);
         b.Add("object.subset", 2, static (_, a) => Value.Bool(Subset(a[0], a[1])), [BuiltinType.Collection, BuiltinType.Collection]);
@@ -27,7 +27,7 @@ public static class Objects
 
     private static Value Get(ReadOnlySpan<Value> a)
     {
-        var obj = CoreOperands.Obj("object.get", a, 0);
+        var obj = Operands.Obj("object.get", a, 0);
         if (a[1] is not ArrayValue path) return obj.TryGetValue(a[1], out var v) ? v : a[2];
         if (path.Count == 0) return obj;
         Value current = obj;
@@ -63,8 +63,8 @@ public static class Objects
 
     private static Value Union(ReadOnlySpan<Value> a)
     {
-        var x = CoreOperands.Obj("object.union", a, 0);
-        var y = CoreOperands.Obj("object.union", a, 1);
+        var x = Operands.Obj("object.union", a, 0);
+        var y = Operands.Obj("object.union", a, 1);
         if (x.Equals(y)) return x;
         return Merge(x, y);
     }
@@ -98,7 +98,7 @@ public static class Objects
         ObjectValue result = ObjectValue.Empty;
         foreach (var v in arr.Span)
         {
-            if (v is not ObjectValue o) throw CoreOperands.Element("object.union_n", 1, arr, v, "object");
+            if (v is not ObjectValue o) throw Operands.Element("object.union_n", 1, arr, v, "object");
             result = result.Count == 0 ? o : Merge(result, o);
         }
         return result;
@@ -117,7 +117,7 @@ public static class Objects
 
     private static Value Remove(ReadOnlySpan<Value> a)
     {
-        var obj = CoreOperands.Obj("object.remove", a, 0);
+        var obj = Operands.Obj("object.remove", a, 0);
         var keys = KeysParam("object.remove", a[1]);
         if (keys.Count == 0) return obj;
         var b = new ObjectValue.Builder(obj.Count);
@@ -132,7 +132,7 @@ public static class Objects
 
     private static Value Filter(ReadOnlySpan<Value> a)
     {
-        var obj = CoreOperands.Obj("object.filter", a, 0);
+        var obj = Operands.Obj("object.filter", a, 0);
         var keys = KeysParam("object.filter", a[1]);
         var b = new ObjectValue.Builder(Math.Min(obj.Count, keys.Count));
         foreach (var k in keys.Span)

@@ -15,7 +15,7 @@ public static class RandBuiltins
     private static Value Intn(BuiltinContext ctx, ReadOnlySpan<Value> args)
     {
         const string name = "rand.intn";
-        var key = MoreOperands.Str(name, args, 0);
+        var key = Operands.Str(name, args, 0);
         var n = MoreOperands.Int(name, args, 1);
         if (n == 0) return NumberValue.Zero;
         if (n < 0) n = n == long.MinValue ? long.MaxValue : -n;

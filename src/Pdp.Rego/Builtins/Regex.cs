@@ -29,16 +29,16 @@ public static class RegexBuiltins
     private static Value GlobsMatch(BuiltinContext ctx, ReadOnlySpan<Value> args)
     {
         const string name = "regex.globs_match";
-        var a = RegexGlob.Parse(name, MoreOperands.Str(name, args, 0));
-        var b = RegexGlob.Parse(name, MoreOperands.Str(name, args, 1));
+        var a = RegexGlob.Parse(name, Operands.Str(name, args, 0));
+        var b = RegexGlob.Parse(name, Operands.Str(name, args, 1));
         return Value.Bool(RegexGlob.Intersects(a, b));
     }
 
     private static Value Match(BuiltinContext ctx, ReadOnlySpan<Value> args)
     {
         const string name = "regex.match";
-        var pattern = MoreOperands.Str(name, args, 0);
-        var value = MoreOperands.Str(name, args, 1);
+        var pattern = Operands.Str(name, args, 0);
+        var value = Operands.Str(name, args, 1);
         var re = Compile(name, pattern);
         return Value.Bool(Run(name, () => re.IsMatch(value)));
     }
@@ -53,8 +53,8 @@ public static class RegexBuiltins
     private static Value FindN(BuiltinContext ctx, ReadOnlySpan<Value> args)
     {
         const string name = "regex.find_n";
-        var pattern = MoreOperands.Str(name, args, 0);
-        var value = MoreOperands.Str(name, args, 1);
+        var pattern = Operands.Str(name, args, 0);
+        var value = Operands.Str(name, args, 1);
         var n = MoreOperands.Int(name, args, 2);
         var re = Compile(name, pattern);
         var matches = Run(name, () => GoRegex.FindAll(re, value, n));
@@ -64,8 +64,8 @@ public static class RegexBuiltins
     private static Value FindAllStringSubmatchN(BuiltinContext ctx, ReadOnlySpan<Value> args)
     {
         const string name = "regex.find_all_string_submatch_n";
-        var pattern = MoreOperands.Str(name, args, 0);
-        var value = MoreOperands.Str(name, args, 1);
+        var pattern = Operands.Str(name, args, 0);
+        var value = Operands.Str(name, args, 1);
         var n = MoreOperands.Int(name, args, 2);
         var re = Compile(name, pattern);
         var matches = Run(name, () => GoRegex.FindAll(re, value, n));
@@ -84,8 +84,8 @@ public static class RegexBuiltins
     private static Value Split(BuiltinContext ctx, ReadOnlySpan<Value> args)
     {
         const string name = "regex.split";
-        var pattern = MoreOperands.Str(name, args, 0);
-        var value = MoreOperands.Str(name, args, 1);
+        var pattern = Operands.Str(name, args, 0);
+        var value = Operands.Str(name, args, 1);
         var re = Compile(name, pattern);
         return MoreOperands.Strings(Run(name, () => GoRegex.Split(re, pattern, value)));
     }
@@ -93,9 +93,9 @@ public static class RegexBuiltins
     private static Value Replace(BuiltinContext ctx, ReadOnlySpan<Value> args)
     {
         const string name = "regex.replace";
-        var s = MoreOperands.Str(name, args, 0);
-        var pattern = MoreOperands.Str(name, args, 1);
-        var replacement = MoreOperands.Str(name, args, 2);
+        var s = Operands.Str(name, args, 0);
+        var pattern = Operands.Str(name, args, 1);
+        var replacement = Operands.Str(name, args, 2);
         var re = Compile(name, pattern);
         return new StringValue(Run(name, () => GoRegex.ReplaceAll(re, s, replacement)));
     }
@@ -103,10 +103,10 @@ public static class RegexBuiltins
     private static Value TemplateMatch(BuiltinContext ctx, ReadOnlySpan<Value> args)
     {
         const string name = "regex.template_match";
-        var template = MoreOperands.Str(name, args, 0);
-        var value = MoreOperands.Str(name, args, 1);
-        var start = MoreOperands.Str(name, args, 2);
-        var end = MoreOperands.Str(name, args, 3);
+        var template = Operands.Str(name, args, 0);
+        var value = Operands.Str(name, args, 1);
+        var start = Operands.Str(name, args, 2);
+        var end = Operands.Str(name, args, 3);
         if (start.Length == 0 || end.Length == 0) throw BuiltinException.Error(name, "delimiters must not be empty");
         var key = string.Concat(start, "\u0000", end, "\u0000", template);
         var re = TemplateCache.GetOrAdd(key, _ => CompileTemplate(name, template, start, end));

@@ -85,8 +85,8 @@ public static class SemverBuiltins
     private static Value Compare(BuiltinContext ctx, ReadOnlySpan<Value> args)
     {
         const string name = "semver.compare";
-        var a = MoreOperands.Str(name, args, 0);
-        var b = MoreOperands.Str(name, args, 1);
+        var a = Operands.Str(name, args, 0);
+        var b = Operands.Str(name, args, 1);
         if (!TryParse(a, out var va)) throw BuiltinException.Error(name, $"operand 1: string {Value.JsonQuote(a)} is not a valid SemVer");
         if (!TryParse(b, out var vb)) throw BuiltinException.Error(name, $"operand 2: string {Value.JsonQuote(b)} is not a valid SemVer");
         return NumberValue.FromInt64(CompareVersions(va, vb));

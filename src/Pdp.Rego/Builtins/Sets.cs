@@ -11,10 +11,10 @@ public static class Sets
     /// <summary>Registers the set built-ins.</summary>
     public static void Register(BuiltinRegistry.Builder b)
     {
-        b.Add("and", 2, static (_, a) => CoreOperands.Set("and", a, 0).Intersect(CoreOperands.Set("and", a, 1)), [BuiltinType.Set, BuiltinType.Set]);
-        b.Add("or", 2, static (_, a) => CoreOperands.Set("or", a, 0).Union(CoreOperands.Set("or", a, 1)), [BuiltinType.Set, BuiltinType.Set]);
-        b.Add("intersection", 1, static (_, a) => Intersection(CoreOperands.Set("intersection", a, 0)), [BuiltinType.Set]);
-        b.Add("union", 1, static (_, a) => Union(CoreOperands.Set("union", a, 0)), [BuiltinType.Set]);
+        b.Add("and", 2, static (_, a) => Operands.Set("and", a, 0).Intersect(Operands.Set("and", a, 1)), [BuiltinType.Set, BuiltinType.Set]);
+        b.Add("or", 2, static (_, a) => Operands.Set("or", a, 0).Union(Operands.Set("or", a, 1)), [BuiltinType.Set, BuiltinType.Set]);
+        b.Add("intersection", 1, static (_, a) => Intersection(Operands.Set("intersection", a, 0)), [BuiltinType.Set]);
+        b.Add("union", 1, static (_, a) => Union(Operands.Set("union", a, 0)), [BuiltinType.Set]);
     }
 
     private static SetValue Intersection(SetValue sets)

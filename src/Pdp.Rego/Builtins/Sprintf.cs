@@ -22,7 +22,7 @@ public static class Sprintf
 
     private static Value Format(ReadOnlySpan<Value> a)
     {
-        var format = CoreOperands.Str("sprintf", a, 0);
+        var format = Operands.Str("sprintf", a, 0);
         if (a[1] is not ArrayValue arr) throw BuiltinException.OperandType("sprintf", 2, "array", a[1]);
         // Fast path: sprintf("%d", [int]) is a common to-string idiom.
         if (format == "%d" && arr.Count == 1 && arr[0] is NumberValue n && n.IsInteger) return new StringValue(n.ToText());
@@ -164,7 +164,7 @@ public static class Sprintf
 
     private static void Pad(StringBuilder sb, Spec spec, string body, bool zeroAllowed)
     {
-        int pad = spec.Width - CoreOperands.CodePointCount(body);
+        int pad = spec.Width - Operands.CodePointCount(body);
         if (pad <= 0) { sb.Append(body); return; }
         if (spec.Minus) { sb.Append(body).Append(' ', pad); return; }
         if (spec.Zero && zeroAllowed)
@@ -244,7 +244,7 @@ public static class Sprintf
         {
             case 'v':
             case 's':
-                if (spec.Prec >= 0 && spec.Prec < s.Length) s = s[..CoreOperands.CodePointToIndex(s, spec.Prec)];
+                if (spec.Prec >= 0 && spec.Prec < s.Length) s = s[..Operands.CodePointToIndex(s, spec.Prec)];
                 Pad(sb, spec, s, false);
                 return;
             case 'q':

@@ -21,26 +21,26 @@ public static class Strings
     public static void Register(BuiltinRegistry.Builder b)
     {
         b.Add("concat", 2, static (_, a) => Concat(a), [BuiltinType.String, BuiltinType.Array | BuiltinType.Set]);
-        b.Add("contains", 2, static (_, a) => Value.Bool(CoreOperands.Str("contains", a, 0).Contains(CoreOperands.Str("contains", a, 1), StringComparison.Ordinal)), SS);
-        b.Add("startswith", 2, static (_, a) => Value.Bool(CoreOperands.Str("startswith", a, 0).StartsWith(CoreOperands.Str("startswith", a, 1), StringComparison.Ordinal)), SS);
-        b.Add("endswith", 2, static (_, a) => Value.Bool(CoreOperands.Str("endswith", a, 0).EndsWith(CoreOperands.Str("endswith", a, 1), StringComparison.Ordinal)), SS);
-        b.Add("lower", 1, static (_, a) => Same(a[0], CoreOperands.Str("lower", a, 0).ToLowerInvariant()), S);
-        b.Add("upper", 1, static (_, a) => Same(a[0], CoreOperands.Str("upper", a, 0).ToUpperInvariant()), S);
+        b.Add("contains", 2, static (_, a) => Value.Bool(Operands.Str("contains", a, 0).Contains(Operands.Str("contains", a, 1), StringComparison.Ordinal)), SS);
+        b.Add("startswith", 2, static (_, a) => Value.Bool(Operands.Str("startswith", a, 0).StartsWith(Operands.Str("startswith", a, 1), StringComparison.Ordinal)), SS);
+        b.Add("endswith", 2, static (_, a) => Value.Bool(Operands.Str("endswith", a, 0).EndsWith(Operands.Str("endswith", a, 1), StringComparison.Ordinal)), SS);
+        b.Add("lower", 1, static (_, a) => Same(a[0], Operands.Str("lower", a, 0).ToLowerInvariant()), S);
+        b.Add("upper", 1, static (_, a) => Same(a[0], Operands.Str("upper", a, 0).ToUpperInvariant()), S);
         b.Add("split", 2, static (_, a) => Split(a), SS);
         b.Add("strings.split_n", 3, static (_, a) => SplitN(a), [BuiltinType.String, BuiltinType.String, BuiltinType.Number]);
         b.Add("substring", 3, static (_, a) => Substring(a), [BuiltinType.String, BuiltinType.Number, BuiltinType.Number]);
-        b.Add("trim", 2, static (_, a) => Same(a[0], Trim(CoreOperands.Str("trim", a, 0), CoreOperands.Str("trim", a, 1), true, true)), SS);
-        b.Add("trim_left", 2, static (_, a) => Same(a[0], Trim(CoreOperands.Str("trim_left", a, 0), CoreOperands.Str("trim_left", a, 1), true, false)), SS);
-        b.Add("trim_right", 2, static (_, a) => Same(a[0], Trim(CoreOperands.Str("trim_right", a, 0), CoreOperands.Str("trim_right", a, 1), false, true)), SS);
+        b.Add("trim", 2, static (_, a) => Same(a[0], Trim(Operands.Str("trim", a, 0), Operands.Str("trim", a, 1), true, true)), SS);
+        b.Add("trim_left", 2, static (_, a) => Same(a[0], Trim(Operands.Str("trim_left", a, 0), Operands.Str("trim_left", a, 1), true, false)), SS);
+        b.Add("trim_right", 2, static (_, a) => Same(a[0], Trim(Operands.Str("trim_right", a, 0), Operands.Str("trim_right", a, 1), false, true)), SS);
         b.Add("trim_prefix", 2, static (_, a) => TrimPrefix(a), SS);
         b.Add("trim_suffix", 2, static (_, a) => TrimSuffix(a), SS);
-        b.Add("trim_space", 1, static (_, a) => Same(a[0], TrimSpace(CoreOperands.Str("trim_space", a, 0))), S);
+        b.Add("trim_space", 1, static (_, a) => Same(a[0], TrimSpace(Operands.Str("trim_space", a, 0))), S);
         b.Add("replace", 3, static (_, a) => Replace(a), SSS);
         b.Add("strings.replace_n", 2, static (_, a) => ReplaceN(a), [BuiltinType.Object, BuiltinType.String]);
         b.Add("indexof", 2, static (_, a) => IndexOf(a), SS);
         b.Add("indexof_n", 2, static (_, a) => IndexOfN(a), SS);
         b.Add("format_int", 2, static (_, a) => FormatInt(a), [BuiltinType.Number, BuiltinType.Number]);
-        b.Add("strings.reverse", 1, static (_, a) => new StringValue(Reverse(CoreOperands.Str("strings.reverse", a, 0))), S);
+        b.Add("strings.reverse", 1, static (_, a) => new StringValue(Reverse(Operands.Str("strings.reverse", a, 0))), S);
         b.Add("strings.count", 2, static (_, a) => StringCount(a), SS);
         b.Add("strings.any_prefix_match", 2, static (_, a) => Value.Bool(AnyMatch("strings.any_prefix_match", a, suffix: false)), [StrList, StrList]);
         b.Add("strings.any_suffix_match", 2, static (_, a) => Value.Bool(AnyMatch("strings.any_suffix_match", a, suffix: true)), [StrList, StrList]);
@@ -55,20 +55,20 @@ public static class Strings
 
     private static Value Concat(ReadOnlySpan<Value> a)
     {
-        var sep = CoreOperands.Str("concat", a, 0);
-        var items = CoreOperands.Elements(a[1], out var ok);
+        var sep = Operands.Str("concat", a, 0);
+        var items = Operands.Elements(a[1], out var ok);
         if (!ok) throw BuiltinException.OperandType("concat", 2, "one of {set, array}", a[1]);
         if (items.Length == 0) return StringValue.Empty;
         int length = sep.Length * (items.Length - 1);
         foreach (var item in items)
         {
-            if (item is not StringValue s) throw CoreOperands.Element("concat", 2, a[1], item, "string");
+            if (item is not StringValue s) throw Operands.Element("concat", 2, a[1], item, "string");
             length += s.Value.Length;
         }
         if (items.Length == 1) return items[0];
         return new StringValue(string.Create(length, (Items: a[1], Sep: sep), static (span, state) =>
         {
-            var list = CoreOperands.Elements(state.Items, out _);
+            var list = Operands.Elements(state.Items, out _);
             int pos = 0;
             for (int i = 0; i < list.Length; i++)
             {
@@ -82,19 +82,19 @@ public static class Strings
 
     private static Value Split(ReadOnlySpan<Value> a)
     {
-        var s = CoreOperands.Str("split", a, 0);
-        var sep = CoreOperands.Str("split", a, 1);
+        var s = Operands.Str("split", a, 0);
+        var sep = Operands.Str("split", a, 1);
         if (sep.Length > 0 && !s.Contains(sep, StringComparison.Ordinal)) return new ArrayValue([a[0]]);
-        return CoreOperands.StringArray(CoreOperands.Split(s, sep));
+        return Operands.StringArray(Operands.Split(s, sep));
     }
 
     private static Value SplitN(ReadOnlySpan<Value> a)
     {
         const string name = "strings.split_n";
-        var s = CoreOperands.Str(name, a, 0);
-        var sep = CoreOperands.Str(name, a, 1);
-        long n = CoreOperands.Int(name, a, 2);
-        var parts = CoreOperands.Split(s, sep);
+        var s = Operands.Str(name, a, 0);
+        var sep = Operands.Str(name, a, 1);
+        long n = Operands.Int(name, a, 2);
+        var parts = Operands.Split(s, sep);
         if (n == 0) return ArrayValue.Empty;
         if (n > 0)
         {
@@ -104,18 +104,18 @@ public static class Strings
         {
             parts.RemoveRange(0, parts.Count - (int)-n);
         }
-        return CoreOperands.StringArray(parts);
+        return Operands.StringArray(parts);
     }
 
     private static Value Substring(ReadOnlySpan<Value> a)
     {
         const string name = "substring";
-        var s = CoreOperands.Str(name, a, 0);
-        long start = CoreOperands.Int(name, a, 1);
-        long length = CoreOperands.Int(name, a, 2);
+        var s = Operands.Str(name, a, 0);
+        long start = Operands.Int(name, a, 1);
+        long length = Operands.Int(name, a, 2);
         if (start < 0) throw BuiltinException.Error(name, "negative offset");
         if (s.Length == 0) return StringValue.Empty;
-        if (CoreOperands.IsAscii(s))
+        if (Operands.IsAscii(s))
         {
             if (start >= s.Length) return StringValue.Empty;
             if (length < 0) return new StringValue(s[(int)start..]);
@@ -123,13 +123,13 @@ public static class Strings
             long upto = Math.Min(s.Length, start + length);
             return new StringValue(s[(int)start..(int)upto]);
         }
-        int count = CoreOperands.CodePointCount(s);
+        int count = Operands.CodePointCount(s);
         if (start >= count) return StringValue.Empty;
         if (start == 0 && length >= count) return a[0];
-        int from = CoreOperands.CodePointToIndex(s, (int)start);
+        int from = Operands.CodePointToIndex(s, (int)start);
         if (length < 0) return new StringValue(s[from..]);
         long end = Math.Min(count, start + length);
-        int to = CoreOperands.CodePointToIndex(s, (int)end);
+        int to = Operands.CodePointToIndex(s, (int)end);
         return new StringValue(s[from..to]);
     }
 
@@ -181,23 +181,23 @@ public static class Strings
 
     private static Value TrimPrefix(ReadOnlySpan<Value> a)
     {
-        var s = CoreOperands.Str("trim_prefix", a, 0);
-        var p = CoreOperands.Str("trim_prefix", a, 1);
+        var s = Operands.Str("trim_prefix", a, 0);
+        var p = Operands.Str("trim_prefix", a, 1);
         return p.Length > 0 && s.StartsWith(p, StringComparison.Ordinal) ? new StringValue(s[p.Length..]) : a[0];
     }
 
     private static Value TrimSuffix(ReadOnlySpan<Value> a)
     {
-        var s = CoreOperands.Str("trim_suffix", a, 0);
-        var p = CoreOperands.Str("trim_suffix", a, 1);
+        var s = Operands.Str("trim_suffix", a, 0);
+        var p = Operands.Str("trim_suffix", a, 1);
         return p.Length > 0 && s.EndsWith(p, StringComparison.Ordinal) ? new StringValue(s[..^p.Length]) : a[0];
     }
 
     private static Value Replace(ReadOnlySpan<Value> a)
     {
-        var s = CoreOperands.Str("replace", a, 0);
-        var old = CoreOperands.Str("replace", a, 1);
-        var @new = CoreOperands.Str("replace", a, 2);
+        var s = Operands.Str("replace", a, 0);
+        var old = Operands.Str("replace", a, 1);
+        var @new = Operands.Str("replace", a, 2);
         if (old.Length > 0)
         {
             if (!s.Contains(old, StringComparison.Ordinal)) return a[0];
@@ -210,14 +210,14 @@ public static class Strings
     private static Value ReplaceN(ReadOnlySpan<Value> a)
     {
         const string name = "strings.replace_n";
-        var patterns = CoreOperands.Obj(name, a, 0);
-        var s = CoreOperands.Str(name, a, 1);
+        var patterns = Operands.Obj(name, a, 0);
+        var s = Operands.Str(name, a, 1);
         var pairs = new (string Old, string New)[patterns.Count];
         int i = 0;
         foreach (var e in patterns.Entries)
         {
-            if (e.Key is not StringValue k) throw CoreOperands.Operand(name, 1, "non-string key found in pattern object");
-            if (e.Value is not StringValue v) throw CoreOperands.Operand(name, 1, "non-string value found in pattern object");
+            if (e.Key is not StringValue k) throw Operands.Operand(name, 1, "non-string key found in pattern object");
+            if (e.Value is not StringValue v) throw Operands.Operand(name, 1, "non-string value found in pattern object");
             pairs[i++] = (k.Value, v.Value);
         }
         return new StringValue(ReplaceAll(s, pairs));
@@ -257,18 +257,18 @@ public static class Strings
 
     private static Value IndexOf(ReadOnlySpan<Value> a)
     {
-        var s = CoreOperands.Str("indexof", a, 0);
-        var search = CoreOperands.Str("indexof", a, 1);
+        var s = Operands.Str("indexof", a, 0);
+        var search = Operands.Str("indexof", a, 1);
         if (search.Length == 0) throw BuiltinException.Error("indexof", "empty search character");
         int i = s.IndexOf(search, StringComparison.Ordinal);
         if (i <= 0) return NumberValue.FromInt64(i);
-        return NumberValue.FromInt64(CoreOperands.IndexToCodePoint(s, i));
+        return NumberValue.FromInt64(Operands.IndexToCodePoint(s, i));
     }
 
     private static Value IndexOfN(ReadOnlySpan<Value> a)
     {
-        var s = CoreOperands.Str("indexof_n", a, 0);
-        var search = CoreOperands.Str("indexof_n", a, 1);
+        var s = Operands.Str("indexof_n", a, 0);
+        var search = Operands.Str("indexof_n", a, 1);
         if (search.Length == 0) throw BuiltinException.Error("indexof_n", "empty search character");
         var found = new List<Value>();
         int cp = 0;
@@ -282,10 +282,10 @@ public static class Strings
 
     private static Value FormatInt(ReadOnlySpan<Value> a)
     {
-        var input = CoreOperands.Num("format_int", a, 0);
-        var baseNum = CoreOperands.Num("format_int", a, 1);
+        var input = Operands.Num("format_int", a, 0);
+        var baseNum = Operands.Num("format_int", a, 1);
         int radix = baseNum.IsInteger && baseNum.TryGetInt32(out var r) && r is 2 or 8 or 10 or 16 ? r : 0;
-        if (radix == 0) throw CoreOperands.Operand("format_int", 2, "must be one of {2, 8, 10, 16}");
+        if (radix == 0) throw Operands.Operand("format_int", 2, "must be one of {2, 8, 10, 16}");
         BigInteger value;
         if (!input.TryGetBigInteger(out value)) value = new BigInteger(Math.Truncate(input.ToDouble()));
         return new StringValue(FormatBig(value, radix, upper: false));
@@ -332,9 +332,9 @@ public static class Strings
 
     private static Value StringCount(ReadOnlySpan<Value> a)
     {
-        var s = CoreOperands.Str("strings.count", a, 0);
-        var sub = CoreOperands.Str("strings.count", a, 1);
-        if (sub.Length == 0) return NumberValue.FromInt64(CoreOperands.CodePointCount(s) + 1);
+        var s = Operands.Str("strings.count", a, 0);
+        var sub = Operands.Str("strings.count", a, 1);
+        if (sub.Length == 0) return NumberValue.FromInt64(Operands.CodePointCount(s) + 1);
         int n = 0;
         for (int i = s.IndexOf(sub, StringComparison.Ordinal); i >= 0; i = s.IndexOf(sub, i + sub.Length, StringComparison.Ordinal)) n++;
         return NumberValue.FromInt64(n);
@@ -363,11 +363,11 @@ public static class Strings
 
     private static string[] ElementStrings(string name, Value v, int operand)
     {
-        var items = CoreOperands.Elements(v, out _);
+        var items = Operands.Elements(v, out _);
         var result = new string[items.Length];
         for (int i = 0; i < items.Length; i++)
         {
-            if (items[i] is not StringValue s) throw CoreOperands.Element(name, operand, v, items[i], "string");
+            if (items[i] is not StringValue s) throw Operands.Element(name, operand, v, items[i], "string");
             result[i] = s.Value;
         }
         return result;

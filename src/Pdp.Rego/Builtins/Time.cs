@@ -41,7 +41,7 @@ public static class TimeBuiltins
     private static Value ParseRfc3339Ns(BuiltinContext ctx, ReadOnlySpan<Value> args)
     {
         const string name = "time.parse_rfc3339_ns";
-        var s = MoreOperands.Str(name, args, 0);
+        var s = Operands.Str(name, args, 0);
         // Fast path for the exact RFC 3339 shape; the general Go layout parser gives the error text otherwise.
         if (TryParseRfc3339(s, out var ns, out var outOfRange)) return NumberValue.FromInt64(ns);
         if (outOfRange) throw BuiltinException.Error(name, "time outside of valid range");
@@ -51,8 +51,8 @@ public static class TimeBuiltins
     private static Value ParseNs(BuiltinContext ctx, ReadOnlySpan<Value> args)
     {
         const string name = "time.parse_ns";
-        var layout = NamedLayout(MoreOperands.Str(name, args, 0));
-        var s = MoreOperands.Str(name, args, 1);
+        var layout = NamedLayout(Operands.Str(name, args, 0));
+        var s = Operands.Str(name, args, 1);
         return NumberValue.FromInt64(GoParse(name, layout, s));
     }
 
@@ -466,7 +466,7 @@ public static class TimeBuiltins
     private static Value ParseDurationNs(BuiltinContext ctx, ReadOnlySpan<Value> args)
     {
         const string name = "time.parse_duration_ns";
-        var s = MoreOperands.Str(name, args, 0);
+        var s = Operands.Str(name, args, 0);
         return NumberValue.FromInt64(ParseDuration(name, s));
     }
 

@@ -20,8 +20,8 @@ public static class Units
     /// <summary>Registers the unit parsers.</summary>
     public static void Register(BuiltinRegistry.Builder b)
     {
-        b.Add("units.parse", 1, static (_, a) => Parse(CoreOperands.Str("units.parse", a, 0)), [BuiltinType.String]);
-        b.Add("units.parse_bytes", 1, static (_, a) => ParseBytes(CoreOperands.Str("units.parse_bytes", a, 0)), [BuiltinType.String]);
+        b.Add("units.parse", 1, static (_, a) => Parse(Operands.Str("units.parse", a, 0)), [BuiltinType.String]);
+        b.Add("units.parse_bytes", 1, static (_, a) => ParseBytes(Operands.Str("units.parse_bytes", a, 0)), [BuiltinType.String]);
     }
 
     private static BuiltinException Fail(string name, string message) => new("eval_builtin_error", $"{name}: {message}");

@@ -20,7 +20,7 @@ public static class UuidBuiltins
 
     private static Value Rfc4122(BuiltinContext ctx, ReadOnlySpan<Value> args)
     {
-        var key = MoreOperands.Str("uuid.rfc4122", args, 0);
+        var key = Operands.Str("uuid.rfc4122", args, 0);
         var cacheKey = ("uuid.rfc4122", key);
         if (ctx.Cache.TryGetValue(cacheKey, out var cached)) return (Value)cached;
         // Guid.NewGuid is a random (version 4, RFC 4122 variant) UUID from a cryptographic source.

@@ -5,11 +5,11 @@ using Pdp.Rego.Values;
 namespace Pdp.Rego.Builtins;
 
 /// <summary>
-/// Operand helpers for the core built-in categories (comparison, arithmetic, aggregates, strings, objects, ...).
+/// Operand helpers shared by every built-in category.
 /// Each accessor returns operand <c>index</c> (0-based) as the wanted type or throws OPA's operand error, whose
 /// operand numbers are 1-based: <c>NAME: operand N must be T but got U</c> (<c>eval_type_error</c>).
 /// </summary>
-internal static class CoreOperands
+internal static class Operands
 {
     /// <summary>Operand as a string value, else <c>must be string</c>.</summary>
     public static string Str(string builtin, ReadOnlySpan<Value> args, int index)
