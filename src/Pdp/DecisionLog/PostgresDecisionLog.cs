@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
@@ -10,10 +9,13 @@ namespace Pdp.DecisionLog;
 /// <summary>
 /// <see cref="IDecisionLog"/> over PostgreSQL.
 /// <list type="bullet">
-/// <item>Group commit: <see cref="AppendAsync"/> queues the record; one writer task takes up to
+/// <item>Group commit: <see cref="AppendAsync"/> queues the record; a writer lane takes up to
 /// <see cref="DecisionLogOptions.MaxBatch"/> records (waiting at most <see cref="DecisionLogOptions.MaxDelay"/>
-/// for more), writes them in one transaction (one COPY, text format) and then completes every waiter.</item>
-/// <item>Hash chain: each row gets the next <c>seq</c> of this writer and
+/// for more), writes them in one transaction (one COPY, text format) and then completes every waiter.
+/// There are <see cref="DecisionLogOptions.WriterLanes"/> lanes, each a thread of its own (not a thread-pool one,
+/// so that under load commits do not queue behind the Checks waiting for them) with its own connection and its
+/// own hash chain, so one lane fills its next batch while another waits for PostgreSQL to commit.</item>
+/// <item>Hash chain: each row gets the next <c>seq</c> of its lane's writer id (<see cref="WriterIds"/>) and
 /// <c>record_hash = SHA-256(prev_hash || record)</c> (<see cref="DecisionChain"/>) when it is inserted into
 /// PostgreSQL, not when it is spooled; the head is read back from the database, so a restart continues the
 /// chain. Duplicate decision ids are skipped before chaining, so a replay never leaves a gap.</item>
@@ -34,22 +36,37 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
     private readonly DecisionLogOptions _options;
     private readonly ILogger _logger;
     private readonly NpgsqlDataSource _dataSource;
-    private readonly DecisionStore _store;
+    private readonly Lane[] _lanes;
     private readonly Spool _spool;
-    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly SemaphoreSlim _gate = new(1, 1);            // serializes DB writes and spool access
+    // Records (and flush markers) waiting for a lane; guarded by _queueLock (Monitor, so idle lanes can wait on it).
+    private readonly Queue<Pending> _queue = new();
+    private readonly object _queueLock = new();
+    private bool _queueClosed;
+    private int _idleLanes;
+    private int _runningLanes;
+    private readonly SemaphoreSlim _gate = new(1, 1);            // serializes spool access (appends, replay)
     private readonly SemaphoreSlim _replaySignal = new(0, int.MaxValue);
     private readonly CancellationTokenSource _stopping = new();
     private readonly PendingIndex _pending = new();
     private readonly ResiliencePipeline _replayRetry;
-    private readonly Task _writerTask;
+    private readonly TaskCompletionSource _lanesDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _replayTask;
     private bool _spoolUsable;
     private long _dbDownUntilTicks;   // UTC ticks; reads skip PostgreSQL until then (set by every failure)
     private int _disposed;
     private int _spooledCount;
 
+    // A record to write, or (Record null) a flush marker.
     private sealed record Pending(DecisionRecord Record, TaskCompletionSource Done);
+
+    // One writer lane: a thread, and a store with its own connection and chain. The store serves one caller at a
+    // time (Lock): the lane's thread, or for lane 0 also the spool replayer.
+    private sealed class Lane(DecisionStore store)
+    {
+        public readonly DecisionStore Store = store;
+        public readonly SemaphoreSlim Lock = new(1, 1);
+        public TaskCompletionSource? Current;   // completes when the batch the lane is writing is done; _queueLock
+    }
 
     /// <summary>
     /// Creates the log: validates <paramref name="options"/> (<see cref="ArgumentException"/> when invalid),
@@ -67,7 +84,8 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
         if (!options.ConnectionString.Contains("Timeout", StringComparison.OrdinalIgnoreCase)) csb.Timeout = 3;
         _dataSource = NpgsqlDataSource.Create(csb.ConnectionString);
         WriterId = options.EffectiveWriterId;
-        _store = new DecisionStore(_dataSource, WriterId);
+        WriterIds = [.. Enumerable.Range(0, options.WriterLanes).Select(i => i == 0 ? WriterId : $"{WriterId}#{i}")];
+        _lanes = [.. WriterIds.Select(id => new Lane(new DecisionStore(_dataSource, id)))];
         _spool = new Spool(options.SpoolDirectory);
         try
         {
@@ -101,13 +119,24 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
                 },
             })
             .Build();
-        _writerTask = Task.Run(WriterLoopAsync);
+        _runningLanes = _lanes.Length;
+        for (var i = 0; i < _lanes.Length; i++)
+        {
+            var lane = _lanes[i];
+            new Thread(() => LaneLoop(lane)) { IsBackground = true, Name = $"pdp-decision-writer-{i}" }.Start();
+        }
         _replayTask = Task.Run(ReplayLoopAsync);
         if (_spool.HasPending) _replaySignal.Release();
     }
 
-    /// <summary>The id of this log's hash chain (<see cref="DecisionLogOptions.EffectiveWriterId"/>).</summary>
+    /// <summary>The id of this log's first hash chain (<see cref="DecisionLogOptions.EffectiveWriterId"/>).</summary>
     public string WriterId { get; }
+
+    /// <summary>
+    /// The writer ids of this log's chains, one per lane: <see cref="WriterId"/>, then <c>WriterId#1</c>,
+    /// <c>WriterId#2</c>, ... Each is one chain for <c>pdp verify-log</c>.
+    /// </summary>
+    public IReadOnlyList<string> WriterIds { get; }
 
     /// <summary>Records acknowledged through the spool and not yet replayed into PostgreSQL.</summary>
     public int SpooledCount => Volatile.Read(ref _spooledCount);
@@ -121,7 +150,10 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
     {
         try
         {
-            await _store.EnsurePartitionsAsync(DateTimeOffset.UtcNow, cancellationToken);
+            var lane = _lanes[0];
+            await lane.Lock.WaitAsync(cancellationToken);
+            try { lane.Store.EnsurePartitions(DateTimeOffset.UtcNow, _options.WriteTimeout); }
+            finally { lane.Lock.Release(); }
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
         {
@@ -138,7 +170,7 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
         var normalized = DecisionChain.Normalize(record);
         var pending = new Pending(normalized, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         _pending.Add(normalized);
-        if (!_queue.Writer.TryWrite(pending))
+        if (!TryEnqueue(pending))
         {
             _pending.Remove([normalized]);
             throw new AuditUnavailableException("decision log is shut down");
@@ -157,7 +189,7 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
         if (pending is not null || DbRecentlyFailed) return pending;
         try
         {
-            return await _store.FindByRequestIdAsync(requestId, cancellationToken) ?? _pending.FindByRequestId(requestId);
+            return await _lanes[0].Store.FindByRequestIdAsync(requestId, cancellationToken) ?? _pending.FindByRequestId(requestId);
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException)
         {
@@ -179,7 +211,7 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
         {
             try
             {
-                stored = await _store.GetSessionAsync(sessionId, limit, cancellationToken);
+                stored = await _lanes[0].Store.GetSessionAsync(sessionId, limit, cancellationToken);
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException)
             {
@@ -194,16 +226,17 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
     }
 
     /// <summary>
-    /// Waits until every record appended before the call is durable, and tries once to replay the spool into
+    /// Waits until every record appended before the call has been written (durable, or failed to its own
+    /// caller), and tries once to replay the spool into
     /// PostgreSQL (a replay failure is logged, not thrown: spooled records are durable already).
     /// </summary>
     public async Task FlushAsync(CancellationToken cancellationToken = default)
     {
         var marker = new Pending(null!, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        if (_queue.Writer.TryWrite(marker)) await marker.Done.Task.WaitAsync(cancellationToken);
+        if (TryEnqueue(marker)) await marker.Done.Task.WaitAsync(cancellationToken);
         if (_spool.HasPending)
         {
-            try { await DrainSpoolAsync(cancellationToken); }
+            try { await Task.Run(() => DrainSpool(cancellationToken), cancellationToken); }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 _logger.LogWarning("Decision spool not replayed at flush: {Error}", e.Message);
@@ -216,16 +249,21 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        _queue.Writer.TryComplete();
-        await _writerTask;
+        lock (_queueLock)
+        {
+            _queueClosed = true;
+            Monitor.PulseAll(_queueLock);
+        }
+        await _lanesDone.Task;
         if (_spool.HasPending)
         {
-            try { await DrainSpoolAsync(CancellationToken.None); }
+            try { await Task.Run(() => DrainSpool(CancellationToken.None)); }
             catch (Exception e) { _logger.LogWarning("Decision spool kept for the next start: {Error}", e.Message); }
         }
         _stopping.Cancel();
         try { await _replayTask; } catch (OperationCanceledException) { }
         _spool.Dispose();
+        foreach (var lane in _lanes) lane.Store.Dispose();
         await _dataSource.DisposeAsync();
         _stopping.Dispose();
     }
@@ -238,90 +276,143 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
 
     private void MarkDbFailed() => Interlocked.Exchange(ref _dbDownUntilTicks, (DateTime.UtcNow + _options.MaxReplayDelay).Ticks);
 
-    private async Task WriterLoopAsync()
+    // False once the log is shut down: the record is not queued.
+    private bool TryEnqueue(Pending pending)
     {
-        var batch = new List<Pending>(_options.MaxBatch);
-        var reader = _queue.Reader;
-        while (await reader.WaitToReadAsync())
+        lock (_queueLock)
         {
-            batch.Clear();
-            while (batch.Count < _options.MaxBatch && reader.TryRead(out var p)) batch.Add(p);
-            if (batch.Count < _options.MaxBatch && _options.MaxDelay > TimeSpan.Zero)
-            {
-                // Give concurrent callers a moment to join this transaction (group commit).
-                await Task.Delay(_options.MaxDelay);
-                while (batch.Count < _options.MaxBatch && reader.TryRead(out var p)) batch.Add(p);
-            }
-            try
-            {
-                await WriteBatchAsync(batch);
-            }
-            catch (Exception e)
-            {
-                // Never let the writer die: fail this batch's waiters and go on.
-                _logger.LogError(e, "Decision log writer: unexpected error");
-                foreach (var p in batch) p.Done.TrySetException(new AuditUnavailableException("decision log writer failed", e));
-            }
+            if (_queueClosed) return false;
+            _queue.Enqueue(pending);
+            if (_idleLanes > 0) Monitor.Pulse(_queueLock);
         }
+        return true;
     }
 
-    private async Task WriteBatchAsync(List<Pending> batch)
+    private void LaneLoop(Lane lane)
     {
-        var items = batch.Where(p => p.Record is not null).ToList();
-        var records = items.Select(p => p.Record).ToList();
-        Exception? failure = null;
-        await _gate.WaitAsync();
         try
         {
-            var durable = records.Count == 0;
-            if (!durable && !DbKnownDown)
+            var batch = new List<Pending>(_options.MaxBatch);
+            while (true)
             {
-                using var timeout = new CancellationTokenSource(_options.WriteTimeout);
+                batch.Clear();
+                List<Task>? others = null;
+                TaskCompletionSource current;
+                lock (_queueLock)
+                {
+                    while (_queue.Count == 0 && !_queueClosed)
+                    {
+                        _idleLanes++;
+                        Monitor.Wait(_queueLock);
+                        _idleLanes--;
+                    }
+                    if (_queue.Count == 0) return;   // closed and drained
+                    lane.Current = current = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    TakeLocked(lane, batch, ref others);
+                }
+                if (batch.Count < _options.MaxBatch && _options.MaxDelay > TimeSpan.Zero)
+                {
+                    // Give concurrent callers a moment to join this transaction (group commit).
+                    Thread.Sleep(_options.MaxDelay);
+                    lock (_queueLock) TakeLocked(lane, batch, ref others);
+                }
                 try
                 {
-                    await _store.InsertBatchAsync(records, timeout.Token);
-                    _pending.Remove(records);
-                    durable = true;
+                    WriteBatch(lane, batch, others);
                 }
                 catch (Exception e)
                 {
-                    _logger.LogWarning("Decision log: PostgreSQL write of {Count} records failed, spooling: {Error}", records.Count, e.Message);
-                    failure = e;
-                    MarkDbFailed();
+                    // Never let a lane die: fail this batch's waiters and go on.
+                    _logger.LogError(e, "Decision log writer: unexpected error");
+                    foreach (var p in batch) p.Done.TrySetException(new AuditUnavailableException("decision log writer failed", e));
                 }
+                lock (_queueLock) lane.Current = null;
+                current.TrySetResult();
             }
-            if (!durable)
-            {
-                try
-                {
-                    if (!_spoolUsable)
-                    {
-                        _spool.Open();
-                        _spoolUsable = true;
-                    }
-                    _spool.Append(records);
-                    Interlocked.Add(ref _spooledCount, records.Count);
-                    durable = true;
-                    _replaySignal.Release();
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
-                {
-                    failure = new AuditUnavailableException(
-                        $"decision not durable: PostgreSQL failed ({failure?.Message ?? "marked down"}) and the spool failed ({e.Message})", e);
-                    _pending.Remove(records);
-                    _logger.LogError("Decision log: {Error}", failure.Message);
-                }
-            }
-            if (durable) failure = null;
         }
         finally
         {
-            _gate.Release();
+            if (Interlocked.Decrement(ref _runningLanes) == 0) _lanesDone.TrySetResult();
+        }
+    }
+
+    // Moves queued items into the lane's batch. Everything queued before a flush marker is in this batch or in the
+    // batch another lane is writing now, so the marker also waits for those (others).
+    private void TakeLocked(Lane lane, List<Pending> batch, ref List<Task>? others)
+    {
+        while (batch.Count < _options.MaxBatch && _queue.TryDequeue(out var p))
+        {
+            batch.Add(p);
+            if (p.Record is not null) continue;
+            foreach (var other in _lanes)
+                if (other != lane && other.Current is { } busy) (others ??= []).Add(busy.Task);
+        }
+    }
+
+    private void WriteBatch(Lane lane, List<Pending> batch, List<Task>? others)
+    {
+        var records = new List<DecisionRecord>(batch.Count);
+        foreach (var p in batch) if (p.Record is not null) records.Add(p.Record);
+        Exception? failure = null;
+        var durable = records.Count == 0;
+        if (!durable && !DbKnownDown)
+        {
+            lane.Lock.Wait();
+            try
+            {
+                lane.Store.InsertBatch(records, _options.WriteTimeout);
+                _pending.Remove(records);
+                durable = true;
+            }
+            catch (Exception e)
+            {
+                _logger.LogWarning("Decision log: PostgreSQL write of {Count} records failed, spooling: {Error}", records.Count, e.Message);
+                failure = e;
+                MarkDbFailed();
+            }
+            finally
+            {
+                lane.Lock.Release();
+            }
+        }
+        if (!durable)
+        {
+            _gate.Wait();
+            try
+            {
+                if (!_spoolUsable)
+                {
+                    _spool.Open();
+                    _spoolUsable = true;
+                }
+                _spool.Append(records);
+                Interlocked.Add(ref _spooledCount, records.Count);
+                durable = true;
+                failure = null;
+                _replaySignal.Release();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+            {
+                failure = new AuditUnavailableException(
+                    $"decision not durable: PostgreSQL failed ({failure?.Message ?? "marked down"}) and the spool failed ({e.Message})", e);
+                _pending.Remove(records);
+                _logger.LogError("Decision log: {Error}", failure.Message);
+            }
+            finally
+            {
+                _gate.Release();
+            }
         }
         foreach (var p in batch)
         {
-            if (failure is null) p.Done.TrySetResult();
-            else p.Done.TrySetException(failure);
+            if (failure is not null) p.Done.TrySetException(failure);
+            else if (p.Record is null && others is not null)
+            {
+                var marker = p.Done;
+                Task.WhenAll(others).ContinueWith(_ => marker.TrySetResult(), CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+            else p.Done.TrySetResult();
         }
     }
 
@@ -334,7 +425,8 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
             {
                 await _replaySignal.WaitAsync(_options.MaxReplayDelay, ct);
                 if (!_spool.HasPending) continue;
-                await _replayRetry.ExecuteAsync(async token => await DrainSpoolAsync(token), ct);
+                // The drain is synchronous (the store's insert side is): run it off the replayer's own continuation.
+                await _replayRetry.ExecuteAsync(async token => await Task.Run(() => DrainSpool(token), token), ct);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -348,11 +440,11 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
     }
 
     /// <summary>Moves the spool into PostgreSQL chunk by chunk, then empties it. Throws on a database error.</summary>
-    private async Task DrainSpoolAsync(CancellationToken ct)
+    private void DrainSpool(CancellationToken ct)
     {
         while (true)
         {
-            await _gate.WaitAsync(ct);
+            _gate.Wait(ct);
             try
             {
                 if (!_spool.HasPending)
@@ -369,16 +461,21 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
                 var (records, next) = _spool.ReadNext(ReplayChunk, line => _logger.LogError("Decision spool: unreadable line skipped: {Line}", line));
                 if (records.Count > 0)
                 {
-                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                    timeout.CancelAfter(_options.WriteTimeout * 4);
+                    // Through lane 0's chain: its lock keeps the lane's own thread off the store meanwhile.
+                    var lane = _lanes[0];
+                    lane.Lock.Wait(ct);
                     try
                     {
-                        await _store.InsertBatchAsync(records, timeout.Token, expectDuplicates: true);
+                        lane.Store.InsertBatch(records, _options.WriteTimeout * 4, expectDuplicates: true);
                     }
                     catch
                     {
                         MarkDbFailed();
                         throw;
+                    }
+                    finally
+                    {
+                        lane.Lock.Release();
                     }
                     _pending.Remove(records);
                     Interlocked.Add(ref _spooledCount, -records.Count);

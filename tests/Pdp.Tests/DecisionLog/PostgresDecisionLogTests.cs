@@ -21,12 +21,14 @@ public class PostgresDecisionLogTests
     [OneTimeTearDown]
     public async Task Stop() => await _pg.DisposeAsync();
 
-    private PostgresDecisionLog NewLog(string writer, int maxBatch = 512) => new(new DecisionLogOptions
+    // One lane unless a test is about lanes: then one chain holds every record, in append order.
+    private PostgresDecisionLog NewLog(string writer, int maxBatch = 512, int lanes = 1) => new(new DecisionLogOptions
     {
         ConnectionString = _pg.ConnectionString,
         SpoolDirectory = Path.Combine(_pg.Directory, "spool-" + writer),
         WriterId = writer,
         MaxBatch = maxBatch,
+        WriterLanes = lanes,
     });
 
     [Test]
@@ -110,24 +112,56 @@ public class PostgresDecisionLogTests
         Assert.That(v.Records, Is.EqualTo(4));
     }
 
-    [Test]
-    public async Task Concurrent_appends_are_group_committed_in_one_chain()
+    [TestCase(1)]
+    [TestCase(2)]
+    [TestCase(3)]
+    public async Task Concurrent_appends_are_group_committed_one_chain_per_lane(int lanes)
     {
         const int n = 3000;
-        await using (var log = NewLog("w-group", maxBatch: 256))
+        var writer = $"w-group-{lanes}";
+        IReadOnlyList<string> writerIds;
+        await using (var log = NewLog(writer, maxBatch: 256, lanes: lanes))
         {
+            writerIds = log.WriterIds;
             var tasks = Enumerable.Range(0, n).Select(_ => Task.Run(async () => await log.AppendAsync(TestRecords.Full()))).ToArray();
             await Task.WhenAll(tasks);
         }
-        Assert.That(await CountAsync("writer_id = @p", "w-group"), Is.EqualTo(n));
-        // fewer transactions than records: batches really formed
+        Assert.That(writerIds, Is.EqualTo(Enumerable.Range(0, lanes).Select(i => i == 0 ? writer : $"{writer}#{i}")));
         await using var conn = new NpgsqlConnection(_pg.ConnectionString);
         await conn.OpenAsync();
-        await using var cmd = new NpgsqlCommand("SELECT count(DISTINCT xmin::text) FROM decision_ids WHERE writer_id = 'w-group'", conn);
-        var transactions = (long)(await cmd.ExecuteScalarAsync())!;
-        Assert.That(transactions, Is.LessThan(n / 4));
-        var v = await ChainVerifier.VerifyAsync(_pg.ConnectionString, "w-group");
-        Assert.That(v.Ok, Is.True, v.Broken?.ToString());
+        await using var cmd = new NpgsqlCommand(
+            "SELECT count(*), count(DISTINCT xmin::text) FROM decision_ids WHERE writer_id = ANY(@w)", conn);
+        cmd.Parameters.AddWithValue("w", writerIds.ToArray());
+        await using (var reader = await cmd.ExecuteReaderAsync())
+        {
+            await reader.ReadAsync();
+            Assert.That(reader.GetInt64(0), Is.EqualTo(n));
+            // fewer transactions than records: batches really formed
+            Assert.That(reader.GetInt64(1), Is.LessThan(n / 4));
+        }
+        var total = 0L;
+        foreach (var id in writerIds)
+        {
+            var v = await ChainVerifier.VerifyAsync(_pg.ConnectionString, id);
+            Assert.That(v.Ok, Is.True, v.Broken?.ToString());
+            total += v.Records;
+        }
+        Assert.That(total, Is.EqualTo(n));
+    }
+
+    [Test]
+    public async Task Flush_waits_for_every_earlier_record_in_every_lane()
+    {
+        const int n = 2000;
+        await using var log = NewLog("w-flush", maxBatch: 64, lanes: 3);
+        var appends = Enumerable.Range(0, n).Select(_ => log.AppendAsync(TestRecords.Full()).AsTask()).ToArray();
+        await log.FlushAsync();
+        // Every append made before the flush is done, and its row is in PostgreSQL.
+        Assert.That(appends.All(t => t.IsCompletedSuccessfully), Is.True);
+        await using var conn = new NpgsqlConnection(_pg.ConnectionString);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand("SELECT count(*) FROM decision_ids WHERE writer_id LIKE 'w-flush%'", conn);
+        Assert.That((long)(await cmd.ExecuteScalarAsync())!, Is.EqualTo(n));
     }
 
     [Test]
@@ -135,6 +169,8 @@ public class PostgresDecisionLogTests
     {
         Assert.Throws<ArgumentException>(() => _ = new PostgresDecisionLog(new DecisionLogOptions { ConnectionString = "" }));
         Assert.Throws<ArgumentException>(() => _ = new PostgresDecisionLog(new DecisionLogOptions { ConnectionString = _pg.ConnectionString, MaxBatch = 0 }));
+        Assert.That(Assert.Throws<ArgumentException>(() => _ = new PostgresDecisionLog(new DecisionLogOptions { ConnectionString = _pg.ConnectionString, WriterLanes = 0 }))!.Message,
+            Does.Contain("WriterLanes"));
         Assert.ThrowsAsync<ArgumentException>(async () =>
         {
             await using var log = NewLog("w-bad");

@@ -25,21 +25,24 @@ public class SpoolTests
     [SetUp]
     public async Task EnsureRunning() => await _pg.StartAsync();
 
-    private DecisionLogOptions Options(string writer, string? spool = null) => new()
+    private DecisionLogOptions Options(string writer, string? spool = null, int lanes = 1) => new()
     {
         ConnectionString = _pg.ConnectionString,
         SpoolDirectory = spool ?? Path.Combine(_pg.Directory, "spool-" + writer),
         WriterId = writer,
+        WriterLanes = lanes,
         MaxBatch = 64,
         WriteTimeout = TimeSpan.FromSeconds(2),
         MaxReplayDelay = TimeSpan.FromMilliseconds(500),
     };
 
-    [Test]
-    public async Task Crash_of_postgres_during_appends_loses_nothing_and_duplicates_nothing()
+    [TestCase(1)]
+    [TestCase(2)]
+    public async Task Crash_of_postgres_during_appends_loses_nothing_and_duplicates_nothing(int lanes)
     {
         var acked = new ConcurrentBag<string>();
-        await using var log = new PostgresDecisionLog(Options("w-crash"));
+        var writer = $"w-crash-{lanes}";
+        await using var log = new PostgresDecisionLog(Options(writer, lanes: lanes));
         using var stop = new CancellationTokenSource();
         // 8 callers append continuously while the server crashes and comes back.
         var callers = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
@@ -67,14 +70,20 @@ public class SpoolTests
         await log.FlushAsync();
         await WaitUntil(() => log.SpooledCount == 0);
 
-        var stored = await IdsAsync("w-crash");
+        var stored = new List<string>();
+        foreach (var id in log.WriterIds) stored.AddRange(await IdsAsync(id));
         Assert.That(stored.Count, Is.EqualTo(stored.Distinct().Count()), "no duplicates");
         Assert.That(stored.ToHashSet().IsSupersetOf(acked), Is.True,
             $"every acknowledged decision is stored: missing {acked.Except(stored).Count()}");
-        Assert.That(File.ReadAllText(Path.Combine(_pg.Directory, "spool-w-crash", Spool.FileName)), Is.Empty, "spool emptied");
-        var v = await ChainVerifier.VerifyAsync(_pg.ConnectionString, "w-crash");
-        Assert.That(v.Ok, Is.True, v.Broken?.ToString());
-        Assert.That(v.Records, Is.EqualTo(stored.Count));
+        Assert.That(File.ReadAllText(Path.Combine(_pg.Directory, "spool-" + writer, Spool.FileName)), Is.Empty, "spool emptied");
+        var chained = 0L;
+        foreach (var id in log.WriterIds)
+        {
+            var v = await ChainVerifier.VerifyAsync(_pg.ConnectionString, id);
+            Assert.That(v.Ok, Is.True, v.Broken?.ToString());
+            chained += v.Records;
+        }
+        Assert.That(chained, Is.EqualTo(stored.Count));
     }
 
     [Test]

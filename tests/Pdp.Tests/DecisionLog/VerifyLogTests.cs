@@ -30,7 +30,7 @@ public class VerifyLogTests
         {
             await using var log = new PostgresDecisionLog(new DecisionLogOptions
             {
-                ConnectionString = conn, SpoolDirectory = Path.Combine(_pg.Directory, $"spool-{name}-{w}"), WriterId = w,
+                ConnectionString = conn, SpoolDirectory = Path.Combine(_pg.Directory, $"spool-{name}-{w}"), WriterId = w, WriterLanes = 1,
             });
             for (var i = 0; i < 5; i++)
             {
