@@ -93,6 +93,8 @@ internal static class ServeCommand
         // PDP_MIGRATE=false when the PDP runs with an insert-only role and migrations are applied separately (pdp migrate).
         if (Pick(null, "PDP_MIGRATE", "Migrate") is { } migrate)
             options.Migrate = bool.TryParse(migrate, out var m) ? m : throw new ArgumentException($"PDP_MIGRATE must be true or false, got '{migrate}'");
+        if (Pick(null, "PDP_LOG_LANES", "LogLanes") is { } lanes)
+            options.LogLanes = int.TryParse(lanes, out var l) ? l : throw new ArgumentException($"PDP_LOG_LANES must be an integer, got '{lanes}'");
         if (int.TryParse(config["EvalTimeoutMs"], out var ms) && ms > 0) options.EvalTimeout = TimeSpan.FromMilliseconds(ms);
         if (int.TryParse(config["SessionCacheSize"], out var sc) && sc > 0) options.SessionCacheSize = sc;
         if (int.TryParse(config["SessionHistoryLimit"], out var sh) && sh > 0) options.SessionHistoryLimit = sh;

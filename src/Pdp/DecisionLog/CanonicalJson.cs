@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace Pdp.DecisionLog;
 
@@ -45,6 +46,95 @@ public static class CanonicalJson
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or ArgumentException)
         {
             return false;
+        }
+    }
+
+    /// <summary>
+    /// The canonical text of a JSON node tree, written directly (no text round trip) with the same rules as
+    /// <see cref="Canonicalize"/>, so <c>Canonicalize(text) == text</c> by construction. For a listed (object, key) in
+    /// <paramref name="substitutions"/>, the given text (itself canonical) is written as that member's value (added
+    /// when absent), or the member is left out when the text is null. False, when the tree cannot be written that
+    /// way (nested deeper than 200, a number beyond PostgreSQL numeric, a NaN, two keys equal once U+0000 is
+    /// replaced): the caller then takes the text road.
+    /// </summary>
+    public static bool TryWrite(JsonNode? node, IReadOnlyDictionary<(JsonObject Host, string Key), string?>? substitutions, out string text)
+    {
+        var sb = new StringBuilder(256);
+        try
+        {
+            if (WriteNode(sb, node, substitutions, 0))
+            {
+                text = sb.ToString();
+                return true;
+            }
+        }
+        catch (Exception e) when (e is FormatException or InvalidOperationException or ArgumentException)
+        {
+        }
+        text = "";
+        return false;
+    }
+
+    private static bool WriteNode(StringBuilder sb, JsonNode? node, IReadOnlyDictionary<(JsonObject, string), string?>? subs, int depth)
+    {
+        if (depth > 200) return false;
+        switch (node)
+        {
+            case null:
+                sb.Append("null");
+                return true;
+            case JsonObject obj:
+            {
+                var members = new List<(string Key, string Raw, JsonNode? Value, bool Substituted)>(obj.Count + 1);
+                foreach (var (k, v) in obj)
+                {
+                    if (subs is not null && subs.TryGetValue((obj, k), out var raw))
+                    {
+                        if (raw is not null) members.Add((Sanitize(k), k, null, true));
+                        continue;
+                    }
+                    members.Add((Sanitize(k), k, v, false));
+                }
+                if (subs is not null)
+                    foreach (var ((host, key), raw) in subs)
+                        if (ReferenceEquals(host, obj) && raw is not null && !obj.ContainsKey(key)) members.Add((Sanitize(key), key, null, true));
+                members.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
+                for (var i = 1; i < members.Count; i++)
+                    if (members[i].Key == members[i - 1].Key) return false;
+                sb.Append('{');
+                for (var i = 0; i < members.Count; i++)
+                {
+                    if (i > 0) sb.Append(',');
+                    var m = members[i];
+                    WriteString(sb, m.Key);
+                    sb.Append(':');
+                    if (m.Substituted) sb.Append(subs![(obj, m.Raw)]);
+                    else if (!WriteNode(sb, m.Value, subs, depth + 1)) return false;
+                }
+                sb.Append('}');
+                return true;
+            }
+            case JsonArray arr:
+                sb.Append('[');
+                for (var i = 0; i < arr.Count; i++)
+                {
+                    if (i > 0) sb.Append(',');
+                    if (!WriteNode(sb, arr[i], subs, depth + 1)) return false;
+                }
+                sb.Append(']');
+                return true;
+            case JsonValue v:
+                switch (v.GetValueKind())
+                {
+                    case JsonValueKind.String: WriteString(sb, v.GetValue<string>()); return true;
+                    case JsonValueKind.Number: sb.Append(NormalizeNumber(v.ToJsonString())); return true;
+                    case JsonValueKind.True: sb.Append("true"); return true;
+                    case JsonValueKind.False: sb.Append("false"); return true;
+                    case JsonValueKind.Null: sb.Append("null"); return true;
+                    default: return false;
+                }
+            default:
+                return false;
         }
     }
 

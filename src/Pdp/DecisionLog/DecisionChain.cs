@@ -27,6 +27,7 @@ public static class DecisionChain
         ArgumentNullException.ThrowIfNull(r);
         if (string.IsNullOrEmpty(r.DecisionId)) throw new ArgumentException("DecisionRecord.DecisionId is required.");
         if (string.IsNullOrEmpty(r.Decision)) throw new ArgumentException("DecisionRecord.Decision is required.");
+        string? Json(string? text) => r.JsonCanonical ? text : CanonicalJson.Canonicalize(text);
         return r with
         {
             DecisionId = Clean(r.DecisionId)!,
@@ -35,14 +36,14 @@ public static class DecisionChain
             SpiffeId = Clean(r.SpiffeId),
             Issuer = Clean(r.Issuer),
             Subject = Clean(r.Subject),
-            WorkloadAttributesJson = CanonicalJson.Canonicalize(r.WorkloadAttributesJson),
+            WorkloadAttributesJson = Json(r.WorkloadAttributesJson),
             Server = Clean(r.Server),
             Tool = Clean(r.Tool) ?? "",
-            AnnotationsJson = CanonicalJson.Canonicalize(r.AnnotationsJson),
+            AnnotationsJson = Json(r.AnnotationsJson),
             ResourceType = Clean(r.ResourceType),
             ResourceId = Clean(r.ResourceId),
             ResourceSensitivity = Clean(r.ResourceSensitivity),
-            ContextJson = CanonicalJson.Canonicalize(r.ContextJson),
+            ContextJson = Json(r.ContextJson),
             CredentialId = Clean(r.CredentialId),
             CredentialKind = Clean(r.CredentialKind),
             CredentialIssuedAt = r.CredentialIssuedAt is { } ia ? Micros(ia) : null,
@@ -53,10 +54,10 @@ public static class DecisionChain
             Decision = Clean(r.Decision)!,
             Reasons = (r.Reasons ?? []).Select(x => new ReasonRecord(Clean(x.Code) ?? "", Clean(x.Message) ?? "", Clean(x.Rule))).ToArray(),
             ExceptionPath = Clean(r.ExceptionPath),
-            ObligationsJson = CanonicalJson.Canonicalize(r.ObligationsJson),
+            ObligationsJson = Json(r.ObligationsJson),
             PolicyRevision = Clean(r.PolicyRevision) ?? "",
             InputHash = Clean(r.InputHash) ?? "",
-            MaskedInputJson = CanonicalJson.Canonicalize(r.MaskedInputJson),
+            MaskedInputJson = Json(r.MaskedInputJson),
             Labels = (r.Labels ?? []).Select(l => Clean(l) ?? "").ToArray(),
         };
     }

@@ -24,10 +24,12 @@ public sealed class DecisionLogOptions
     /// <summary>
     /// Writer lanes: each has its own thread, connection and hash chain (writer ids <c>WriterId</c>,
     /// <c>WriterId#1</c>, ...), so that while one lane waits for PostgreSQL to commit, another writes the records
-    /// queued meanwhile. Default 2 (measured with bench/Pdp.LoadBench: one lane was busy all the time, waiting on
-    /// round trips and the commit, while the cores were not). 1..16.
+    /// queued meanwhile. 1..16, default 1. More lanes help when the commit round trip, not CPU, sets the pace
+    /// (a remote database, more cores); on the 2-core bench machine with PostgreSQL beside the PDP, one lane gave
+    /// more Checks/s (bench/Pdp.LoadBench, 20 s runs: 4,021 and 4,402 with one lane, 3,785 and 4,055 with two)
+    /// because smaller batches cost PostgreSQL more CPU per row.
     /// </summary>
-    public int WriterLanes { get; set; } = 2;
+    public int WriterLanes { get; set; } = 1;
 
     /// <summary>Most records written in one transaction (group commit). Default 512.</summary>
     public int MaxBatch { get; set; } = 512;

@@ -59,6 +59,12 @@ public sealed record DecisionRecord
     public long EvalMicros { get; init; }
     /// <summary>Labels the policy attached to this call (e.g. resource sensitivity), used for session history.</summary>
     public IReadOnlyList<string> Labels { get; init; } = [];
+
+    /// <summary>
+    /// Set by the Check path when every JSON field was written by <see cref="CanonicalJson.TryWrite"/>: already in
+    /// canonical form, so <see cref="DecisionChain.Normalize"/> need not parse them again. Not stored, not hashed.
+    /// </summary>
+    internal bool JsonCanonical { get; init; }
 }
 
 /// <summary>One deny (or approval) reason: stable <c>code</c>, human <c>message</c>, the producing <c>rule</c> if known.</summary>

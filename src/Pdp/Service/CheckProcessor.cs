@@ -126,6 +126,7 @@ public sealed class CheckProcessor
         DecisionOutcome? outcome = null;
         PolicyEvaluation? evaluation = null;
         string? obligationsJson = null;
+        var obligationsCanonical = true;
         Google.Protobuf.WellKnownTypes.Struct? obligations = null;
         if (sessionId.Length > 0)
         {
@@ -152,7 +153,8 @@ public sealed class CheckProcessor
                 // Written and parsed once: the text goes into the record, the Struct into the response.
                 try
                 {
-                    obligationsJson = JsonUtil.Canonical(outcome.Obligations);
+                    obligationsCanonical = CanonicalJson.TryWrite(outcome.Obligations, null, out var canonicalText);
+                    obligationsJson = obligationsCanonical ? canonicalText : JsonUtil.Canonical(outcome.Obligations);
                     obligations = JsonUtil.ToStruct(obligationsJson);
                 }
                 catch (Exception e)
@@ -164,7 +166,7 @@ public sealed class CheckProcessor
                 }
             }
         }
-        var record = BuildRecord(request, decisionId, now, input, outcome, obligationsJson, evaluation?.Revision ?? _engine.Revision, evaluation?.EvalMicros ?? 0);
+        var record = BuildRecord(request, decisionId, now, input, outcome, obligationsJson, obligationsCanonical, evaluation?.Revision ?? _engine.Revision, evaluation?.EvalMicros ?? 0);
         try
         {
             // Not cancellable: once decided, the record is written even if the caller went away.
@@ -242,11 +244,19 @@ public sealed class CheckProcessor
     private static string? Opt(string? s) => string.IsNullOrEmpty(s) ? null : Cap(s);
 
     private static DecisionRecord BuildRecord(CheckRequest request, string decisionId, DateTimeOffset now, PolicyInput input,
-        DecisionOutcome outcome, string? obligationsJson, string revision, long evalMicros)
+        DecisionOutcome outcome, string? obligationsJson, bool obligationsCanonical, string revision, long evalMicros)
     {
 
         var w = request.Workload;
         var c = request.Credential;
+        // JSON fields written in the decision log's canonical form directly, so it need not parse them again.
+        var canonical = obligationsCanonical;
+        string? Json(JsonNode? node, IReadOnlyDictionary<(JsonObject, string), string?>? subs = null)
+        {
+            if (CanonicalJson.TryWrite(node, subs, out var text)) return text;
+            canonical = false;
+            return JsonUtil.Canonical(node, subs);
+        }
         return new DecisionRecord
         {
             DecisionId = decisionId,
@@ -256,14 +266,14 @@ public sealed class CheckProcessor
             Issuer = Opt(w?.Issuer),
             Subject = Opt(w?.Subject),
             // The input already holds these maps as nodes (built from the same request): written, not rebuilt.
-            WorkloadAttributesJson = w is { Attributes.Count: > 0 } ? JsonUtil.Canonical(input.Base["workload"]!["attributes"]) : null,
+            WorkloadAttributesJson = w is { Attributes.Count: > 0 } ? Json(input.Base["workload"]!["attributes"]) : null,
             Server = Opt(request.Tool.Server),
             Tool = request.Tool.Name,
-            AnnotationsJson = request.Tool.Annotations.Count > 0 ? JsonUtil.Canonical(input.Base["tool"]!["annotations"]) : null,
+            AnnotationsJson = request.Tool.Annotations.Count > 0 ? Json(input.Base["tool"]!["annotations"]) : null,
             ResourceType = Opt(request.Resource?.Type),
             ResourceId = Opt(request.Resource?.Id),
             ResourceSensitivity = Opt(request.Resource?.Sensitivity),
-            ContextJson = request.Context is { Fields.Count: > 0 } ? JsonUtil.Canonical(input.Base["context"]) : null,
+            ContextJson = request.Context is { Fields.Count: > 0 } ? Json(input.Base["context"]) : null,
             CredentialId = Opt(c?.Id),
             CredentialKind = c is null ? null : InputBuilder.KindName(c.Kind),
             CredentialIssuedAt = c?.IssuedAt?.ToDateTimeOffset(),
@@ -277,9 +287,10 @@ public sealed class CheckProcessor
             ObligationsJson = obligationsJson,
             PolicyRevision = revision,
             InputHash = input.Hash,
-            MaskedInputJson = MaskedInputJson(input),
+            MaskedInputJson = MaskedInputJson(input, Json),
             EvalMicros = evalMicros,
             Labels = outcome.Labels,
+            JsonCanonical = canonical,
         };
     }
 
@@ -287,17 +298,17 @@ public sealed class CheckProcessor
     /// The input as logged: argument values masked (keys kept), and the session history replaced by its length since
     /// those decisions are rows of their own (the full input is identified by the record's input hash).
     /// </summary>
-    private static string MaskedInputJson(PolicyInput input)
+    private static string MaskedInputJson(PolicyInput input, Func<JsonNode?, IReadOnlyDictionary<(JsonObject, string), string?>?, string?> json)
     {
         var doc = input.Base;
         var subs = new Dictionary<(JsonObject, string), string?>();
-        if (doc["tool"] is JsonObject tool) subs[(tool, "arguments")] = JsonUtil.Canonical(JsonUtil.Mask(tool["arguments"]));
+        if (doc["tool"] is JsonObject tool) subs[(tool, "arguments")] = json(JsonUtil.Mask(tool["arguments"]), null);
         if (doc["session"] is JsonObject session)
         {
             subs[(session, "history")] = null;
             subs[(session, "history_count")] = input.HistoryCount.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
-        return JsonUtil.Canonical(doc, subs);
+        return json(doc, subs)!;
     }
 
     /// <summary>The answer a record stands for (also used to replay an earlier decision for a repeated request_id).</summary>

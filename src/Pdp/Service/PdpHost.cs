@@ -143,7 +143,7 @@ public static class PdpHost
         {
             services.AddSingleton(sp =>
             {
-                var logOptions = new DecisionLogOptions { ConnectionString = options.Db! };
+                var logOptions = new DecisionLogOptions { ConnectionString = options.Db!, WriterLanes = options.LogLanes };
                 if (!string.IsNullOrWhiteSpace(options.Spool)) logOptions.SpoolDirectory = options.Spool!;
                 return new PostgresDecisionLog(logOptions, sp.GetRequiredService<ILogger<PostgresDecisionLog>>());
             });

@@ -5,7 +5,8 @@ namespace Pdp.Service;
 
 /// <summary>
 /// Everything <c>pdp serve</c> needs. Filled from (highest first) command-line flags, environment variables
-/// (<c>PDP_POLICY</c>, <c>PDP_ENTRYPOINT</c>, <c>PDP_DB</c>, <c>PDP_LISTEN</c>, <c>PDP_SPOOL</c>, <c>PDP_OPA_URL</c>) and
+/// (<c>PDP_POLICY</c>, <c>PDP_ENTRYPOINT</c>, <c>PDP_DB</c>, <c>PDP_LISTEN</c>, <c>PDP_SPOOL</c>, <c>PDP_OPA_URL</c>,
+/// <c>PDP_MIGRATE</c>, <c>PDP_LOG_LANES</c>) and
 /// the <c>Pdp</c> section of appsettings.json; tests set it directly.
 /// </summary>
 public sealed class PdpServerOptions
@@ -27,6 +28,12 @@ public sealed class PdpServerOptions
 
     /// <summary>Base URL of an OPA server to ask instead of the embedded engine (e.g. <c>http://127.0.0.1:8282</c>).</summary>
     public string? OpaUrl { get; set; }
+
+    /// <summary>
+    /// Decision log writer lanes (<see cref="DecisionLogOptions.WriterLanes"/>, 1..16, default 1); env
+    /// <c>PDP_LOG_LANES</c>, appsettings <c>Pdp:LogLanes</c>.
+    /// </summary>
+    public int LogLanes { get; set; } = 1;
 
     /// <summary>Request limits (INVALID_ARGUMENT beyond them).</summary>
     public CheckLimits Limits { get; set; } = new();
@@ -63,6 +70,7 @@ public sealed class PdpServerOptions
         PdpHost.ParseListen(Listen);
         if (!string.IsNullOrWhiteSpace(OpaUrl) && (!Uri.TryCreate(OpaUrl, UriKind.Absolute, out var u) || u.Scheme is not ("http" or "https")))
             throw new ArgumentException($"--opa-url '{OpaUrl}' must be an absolute http(s) URL");
+        if (LogLanes is < 1 or > 16) throw new ArgumentException($"PDP_LOG_LANES must be in 1..16, got {LogLanes}");
         if (EvalTimeout <= TimeSpan.Zero) throw new ArgumentException("EvalTimeout must be positive");
         Limits.Validate();
     }

@@ -83,6 +83,35 @@ public sealed class PostgresServiceTests
     }
 
     [Test]
+    public async Task Records_of_checks_with_awkward_json_verify_from_the_stored_rows()
+    {
+        // The Check path writes record JSON in canonical form itself (the log does not parse it again); the chain
+        // must still verify from what jsonb gives back: exponents, big and tiny doubles, escapes, non-ASCII text.
+        _engine.Decide = _ => FakePolicyEngine.Result(
+            """{"allow": true, "obligations": {"max_rows": 1e3, "ratio": 0.000015, "note": "é\t\u0001 💡", "nested": {"b": [1.5E+21, -0.0]}}}""", "rev-json");
+        var ids = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            var r = Request("json_tool", session: "sess-json");
+            r.Context = Struct.Parser.ParseJson("""{"size": 1.5e-7, "big": 1e21, "label": "line\nbreak \"quoted\" \\ back", "list": [true, null, 3]}""");
+            r.Tool.Annotations["title"] = "Ünïcode \u2028 title";
+            r.Workload.Attributes["zone"] = "eu\u0000west";
+            r.Tool.Arguments.Fields["n"] = Value.ForNumber(i + 0.25);
+            var response = await _pdp.Authorization.CheckAsync(r);
+            Assert.That(response.Decision, Is.EqualTo(Decision.Allow));
+            Assert.That(response.Obligations.Fields["ratio"].NumberValue, Is.EqualTo(0.000015));
+            ids.Add(response.DecisionId);
+        }
+        await using var db = await Db();
+        var writer = await db.ExecuteScalarAsync<string>("SELECT writer_id FROM decisions WHERE decision_id = @id", new { id = ids[0] });
+        var v = await Pdp.DecisionLog.ChainVerifier.VerifyAsync(_pg.ConnectionString, writer);
+        Assert.That(v.Ok, Is.True, v.Broken?.ToString());
+        Assert.That(v.Records, Is.GreaterThanOrEqualTo(ids.Count));
+        var context = await db.ExecuteScalarAsync<string>("SELECT context::text FROM decisions WHERE decision_id = @id", new { id = ids[0] });
+        Assert.That(context, Does.Contain("0.00000015").And.Contain("1000000000000000000000"));
+    }
+
+    [Test]
     public async Task Repeated_request_id_is_one_row()
     {
         _engine.Decide = _ => FakePolicyEngine.Result("""{"allow": true}""");
