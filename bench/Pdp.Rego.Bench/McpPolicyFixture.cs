@@ -13,6 +13,8 @@ public static class McpPolicyFixture
 {
     public const int GrantCount = 200;
     public const int HistoryLength = 8;
+    /// <summary>The history length the PDP's load benchmark reaches (a session of 64 earlier decisions).</summary>
+    public const int LongHistoryLength = 64;
     public const string Entrypoint = "data.policypoint.mcp.decision";
 
     /// <summary>The repository root, found by walking up to PolicyPoint.sln from the working or binary folder.</summary>
@@ -56,17 +58,20 @@ public static class McpPolicyFixture
     }
 
     /// <summary>An input for a read by agent X inside its workspace with a valid JIT credential (ALLOW).</summary>
-    public static Value AllowedInput() => Input("spiffe://example.org/agent/x", "read_text_file", "/tmp/policypoint-demo/workspace/notes.txt");
+    public static Value AllowedInput() => AllowedInput(HistoryLength);
+
+    /// <summary><see cref="AllowedInput()"/> with a session history of <paramref name="historyLength"/> earlier decisions.</summary>
+    public static Value AllowedInput(int historyLength) => Input("spiffe://example.org/agent/x", "read_text_file", "/tmp/policypoint-demo/workspace/notes.txt", historyLength);
 
     /// <summary>An input from a workload with no grant for the tool (DENY no_grant).</summary>
-    public static Value DeniedInput() => Input("spiffe://example.org/team7/agent7", "write_file", "/etc/passwd");
+    public static Value DeniedInput() => Input("spiffe://example.org/team7/agent7", "write_file", "/etc/passwd", HistoryLength);
 
-    private static Value Input(string spiffeId, string tool, string path)
+    private static Value Input(string spiffeId, string tool, string path, int historyLength)
     {
         var now = DateTimeOffset.Parse("2026-11-25T12:00:00Z");
         long NowNs(DateTimeOffset t) => (t.ToUnixTimeMilliseconds()) * 1_000_000L;
         var history = new List<Value>();
-        for (int i = 0; i < HistoryLength; i++)
+        for (int i = 0; i < historyLength; i++)
         {
             history.Add(ObjectValue.FromPairs(
                 ("decision_id", Value.String($"0193-{i:D4}")),

@@ -26,7 +26,7 @@ namespace Pdp.Rego.Bench
     public class McpPolicyBenchmarks
     {
         private CompiledPolicy _policy = null!;
-        private Value _allowed = null!, _denied = null!;
+        private Value _allowed = null!, _denied = null!, _allowedLong = null!;
         private IReadOnlyList<RegoModuleSource> _modules = null!;
         private Value _data = null!;
 
@@ -37,6 +37,7 @@ namespace Pdp.Rego.Bench
             _policy = RegoCompiler.Compile(_modules, _data);
             _allowed = McpPolicyFixture.AllowedInput();
             _denied = McpPolicyFixture.DeniedInput();
+            _allowedLong = McpPolicyFixture.AllowedInput(McpPolicyFixture.LongHistoryLength);
         }
 
         [Benchmark(Description = "evaluate decision (allow)")]
@@ -44,6 +45,9 @@ namespace Pdp.Rego.Bench
 
         [Benchmark(Description = "evaluate decision (deny)")]
         public Value? EvaluateDenied() => _policy.Evaluate(McpPolicyFixture.Entrypoint, _denied);
+
+        [Benchmark(Description = "evaluate decision (allow, 64-entry history)")]
+        public Value? EvaluateAllowedLongHistory() => _policy.Evaluate(McpPolicyFixture.Entrypoint, _allowedLong);
 
         [Benchmark(Description = "compile policy + 200 grants")]
         public CompiledPolicy Compile() => RegoCompiler.Compile(_modules, _data);
