@@ -92,6 +92,20 @@ public static class JsonUtil
         finally { EndWrite(); }
     }
 
+    /// <summary>UTF-8 bytes of what <paramref name="write"/> writes with the canonical writer's settings (escaping,
+    /// no whitespace); the caller writes object members in ordinal key order itself.</summary>
+    public static byte[] CanonicalUtf8(Action<Utf8JsonWriter> write)
+    {
+        var writer = BeginWrite();
+        try
+        {
+            write(writer);
+            writer.Flush();
+            return t_buffer!.WrittenSpan.ToArray();
+        }
+        finally { EndWrite(); }
+    }
+
     // Several documents are written per Check: each thread reuses one buffer and writer instead of allocating them.
     [ThreadStatic] private static System.Buffers.ArrayBufferWriter<byte>? t_buffer;
     [ThreadStatic] private static Utf8JsonWriter? t_writer;

@@ -8,18 +8,61 @@ public sealed record SessionEvent(
     string DecisionId, string Tool, string? Server, string? ResourceType, string? ResourceId, string? ResourceSensitivity,
     string Decision, IReadOnlyList<string> Labels, DateTimeOffset Time)
 {
-    private string? _json;
     private byte[]? _utf8;
     private Pdp.Rego.Values.Value? _value;
 
-    /// <summary>This entry as canonical JSON, as it appears in <c>input.session.history</c> (computed once).</summary>
-    public string Json => _json ??= JsonUtil.Canonical(InputBuilder.HistoryEntry(this));
+    /// <summary>This entry as canonical JSON, as it appears in <c>input.session.history</c> (from <see cref="Utf8"/>; not kept).</summary>
+    public string Json => System.Text.Encoding.UTF8.GetString(Utf8);
 
-    /// <summary><see cref="Json"/> as UTF-8 (computed once; hashed into every later input of the session).</summary>
-    internal byte[] Utf8 => _utf8 ??= System.Text.Encoding.UTF8.GetBytes(Json);
+    /// <summary>
+    /// This entry as canonical UTF-8 JSON (computed once; hashed into every later input of the session): the bytes
+    /// <see cref="JsonUtil.Canonical(System.Text.Json.Nodes.JsonNode?)"/> gives for <see cref="InputBuilder.HistoryEntry"/>,
+    /// written field by field in sorted key order without building the nodes.
+    /// </summary>
+    internal byte[] Utf8 => _utf8 ??= JsonUtil.CanonicalUtf8(w =>
+    {
+        // Keys in ordinal order, as the canonical writer sorts them.
+        w.WriteStartObject();
+        w.WriteString("decision", Decision);
+        w.WriteString("decision_id", DecisionId);
+        w.WriteStartArray("labels");
+        foreach (var l in Labels) w.WriteStringValue(l);
+        w.WriteEndArray();
+        w.WriteStartObject("resource");
+        w.WriteString("id", ResourceId ?? "");
+        w.WriteString("sensitivity", ResourceSensitivity ?? "");
+        w.WriteString("type", ResourceType ?? "");
+        w.WriteEndObject();
+        w.WriteString("server", Server ?? "");
+        w.WriteString("time", TimeText);
+        w.WriteString("tool", Tool);
+        w.WriteEndObject();
+    });
 
-    /// <summary><see cref="Json"/> as a Rego value (parsed once; immutable, so shared by every later input).</summary>
-    internal Pdp.Rego.Values.Value RegoValue => _value ??= Pdp.Rego.Values.Value.FromJson(Utf8);
+    /// <summary>This entry as a Rego value (built once from the fields; immutable, so shared by every later input).</summary>
+    internal Pdp.Rego.Values.Value RegoValue => _value ??= BuildValue();
+
+    private string TimeText => InputBuilder.Rfc3339(Time);
+
+    private Pdp.Rego.Values.Value BuildValue()
+    {
+        static Pdp.Rego.Values.Value S(string s) => Pdp.Rego.Values.Value.String(s);
+        var labels = new Pdp.Rego.Values.Value[Labels.Count];
+        for (var i = 0; i < labels.Length; i++) labels[i] = S(Labels[i]);
+        var resource = new Pdp.Rego.Values.ObjectValue.Builder(3);
+        resource.Set("id", S(ResourceId ?? ""));
+        resource.Set("sensitivity", S(ResourceSensitivity ?? ""));
+        resource.Set("type", S(ResourceType ?? ""));
+        var entry = new Pdp.Rego.Values.ObjectValue.Builder(8);
+        entry.Set("decision", S(Decision));
+        entry.Set("decision_id", S(DecisionId));
+        entry.Set("labels", new Pdp.Rego.Values.ArrayValue(labels));
+        entry.Set("resource", resource.Build());
+        entry.Set("server", S(Server ?? ""));
+        entry.Set("time", S(TimeText));
+        entry.Set("tool", S(Tool));
+        return entry.Build();
+    }
 
     /// <summary>The event of a logged decision.</summary>
     public static SessionEvent From(DecisionRecord r) =>

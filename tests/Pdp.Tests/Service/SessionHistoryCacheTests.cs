@@ -42,4 +42,19 @@ public sealed class SessionHistoryCacheTests
         var history = await cache.GetAsync("s", default);
         Assert.That(history.Select(h => h.DecisionId), Is.EqualTo(ids.Skip(2)));
     }
+
+    // The event's bytes (hashed into input_hash) and Rego value are built from its fields; they must be exactly what
+    // the canonical writer gives for the history entry's nodes, and what parsing those bytes gives.
+    [TestCase("srv", "file", "/tmp/a.txt", "internal", new[] { "sensitive", "pii" }, 1234567L)]
+    [TestCase(null, null, null, null, new string[0], 0L)]
+    [TestCase("s\"rv\\", "t\u0001y", "/päth/💡\n", "é", new[] { "<tag>&'" }, 999_999_999L)]
+    public void Event_bytes_and_value_match_the_nodes_they_stand_for(string? server, string? type, string? id, string? sensitivity, string[] labels, long ticks)
+    {
+        var ev = new SessionEvent(Guid.CreateVersion7().ToString(), "tool\t1", server, type, id, sensitivity, "deny", labels,
+            DateTimeOffset.UnixEpoch.AddDays(20_000).AddTicks(ticks));
+        var expected = JsonUtil.Canonical(InputBuilder.HistoryEntry(ev));
+        Assert.That(System.Text.Encoding.UTF8.GetString(ev.Utf8), Is.EqualTo(expected));
+        Assert.That(ev.Json, Is.EqualTo(expected));
+        Assert.That(ev.RegoValue, Is.EqualTo(Pdp.Rego.Values.Value.FromJson(System.Text.Encoding.UTF8.GetBytes(expected))));
+    }
 }
