@@ -249,7 +249,6 @@ internal sealed partial class Evaluator
             if (Stats is not null) Stats.Count(d);
             return c.Value;
         }
-        Hit("DefaultValue body=" + d.Body.Length + " " + (d.Body.Length > 0 ? d.Body[0].GetType().Name + ":" + (d.Body[0] is XTerm xt ? xt.Term.GetType().Name + (xt.Term is TConst tc ? tc.Value.ToString() : "") : "") : "") + " val=" + d.Value?.GetType().Name, d.Loc);
         Value? result = null;
         EvalChain(d, (r, fr) => EvalTerm(fr, r.Value!, v => { result = v; return false; }));
         return result;
@@ -377,7 +376,6 @@ internal sealed partial class Evaluator
 
     private void EvalChain(CRule rule, Func<CRule, Value?[], bool> onSolution)
     {
-        Hit("EvalChain", rule.Loc);
         for (var r = rule; r is not null; r = r.Else)
         {
             if (Stats is not null) Stats.Count(r);

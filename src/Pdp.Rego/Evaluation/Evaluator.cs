@@ -31,8 +31,6 @@ internal sealed class EvalStats
 internal sealed partial class Evaluator
 {
     private static readonly object Undefined = new();
-    internal static Dictionary<string, long>? DebugCounts;
-    internal static void Hit(string what, RegoLocation? loc) { if (DebugCounts is { } d) { var key = what + " " + loc; d[key] = d.GetValueOrDefault(key) + 1; } }
 
     private readonly CompiledState _st;
     private readonly EvalOptions _opt;
@@ -182,7 +180,6 @@ internal sealed partial class Evaluator
             if (t.ResultSlot >= 0) Store(f, t.ResultSlot, sv);
             return k();
         }
-        Hit("EvalXTerm", t.Loc);
         return EvalTerm(f, t.Term, v =>
         {
             if (v is BooleanValue { Value: false }) return true;
@@ -288,7 +285,6 @@ internal sealed partial class Evaluator
             try { return !EvalBody(f, e.Body, 0, StopK); }
             finally { f[vv.Slot] = null; if (ks >= 0) f[ks] = null; }
         }
-        Hit("EveryItem", e.Loc);
         bool found = false;
         Func<bool> body = () => EvalBody(f, e.Body, 0, () => { found = true; return false; });
         if (e.Key is null) UnifyValue(f, e.Value, val, body);
@@ -406,7 +402,6 @@ internal sealed partial class Evaluator
     private bool UnifyEvalThen(Value?[] f, T src, T pat, Func<bool> k)
     {
         if (TrySimple(f, src, out var sv)) return sv is null ? true : UnifyValue(f, pat, sv, k);
-        Hit("UnifyEvalThen", src.Loc);
         return EvalTerm(f, src, v => UnifyValue(f, pat, v, k));
     }
 
@@ -440,7 +435,7 @@ internal sealed partial class Evaluator
         return UnifyValueGeneral(f, t, v, k);
     }
 
-    private bool UnifyValueGeneral(Value?[] f, T t, Value v, Func<bool> k) { Hit("UnifyValueGeneral", t.Loc); return EvalTerm(f, t, tv2 => tv2.Equals(v) ? k() : true); }
+    private bool UnifyValueGeneral(Value?[] f, T t, Value v, Func<bool> k) => EvalTerm(f, t, tv2 => tv2.Equals(v) ? k() : true);
 
     private bool UnifyItems(Value?[] f, T[] items, ArrayValue av, int i, Func<bool> k)
     {
@@ -504,7 +499,7 @@ internal sealed partial class Evaluator
     }
 
     private bool EvalListItem(Value?[] f, T[] items, int i, Value[] acc, Func<Value[], bool> k)
-        { Hit("EvalListItem " + items[i].GetType().Name, items[i].Loc); return EvalTerm(f, items[i], v => { acc[i] = v; return EvalList(f, items, i + 1, acc, k); }); }
+        => EvalTerm(f, items[i], v => { acc[i] = v; return EvalList(f, items, i + 1, acc, k); });
 
     private bool EvalRefTerm(Value?[] f, TRef r, Func<Value, bool> k)
     {

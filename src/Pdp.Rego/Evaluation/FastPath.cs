@@ -406,7 +406,6 @@ internal sealed partial class Evaluator
 
     private bool EvalBodyGeneral(Value?[] f, X[] body, int i, Func<bool> k)
     {
-        Hit("EvalBodyGeneral " + body[i].GetType().Name, body[i].Loc);
         if (i == body.Length - 1) return EvalExpr(f, body[i], k);
         return EvalExpr(f, body[i], () => EvalBody(f, body, i + 1, k));
     }
