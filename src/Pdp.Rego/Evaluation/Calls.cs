@@ -305,52 +305,38 @@ internal sealed partial class Evaluator
 
     // ------------------------------------------------------------------ comprehensions
 
-    private bool EvalCompr(Value?[] f, TCompr c, Func<Value, bool> k)
+    private bool EvalCompr(Value?[] f, TCompr c, Func<Value, bool> k) => k(ComprValue(f, c));
+
+    /// <summary>The value of a comprehension, its body run on the enclosing frame <paramref name="f"/>.</summary>
+    private Value ComprValue(Value?[] f, TCompr c)
     {
-        Value result;
-        switch (c.Kind)
+        if (c.Kind == ComprehensionKind.Object) return ObjectComprValue(f, c);
+        // A pooled collector on the enclosing frame: no closures per comprehension.
+        var l = RentList();
+        var sol = RentSolOn(f, c.Head, l);
+        try
         {
-            case ComprehensionKind.Array:
-            case ComprehensionKind.Set:
-                {
-                    // A pooled collector on the enclosing frame: no closures per comprehension.
-                    var l = RentList();
-                    var sol = RentSolOn(f, c.Head, l);
-                    try
-                    {
-                        EvalBody(f, c.Body, 0, sol.OnBody);
-                        result = c.Kind == ComprehensionKind.Array ? new ArrayValue(l.ToArray()) : SetValue.Of(l);
-                    }
-                    finally { ReturnSolOn(sol); ReturnList(l); }
-                    break;
-                }
-            default:
-                return EvalObjectCompr(f, c, k);
+            EvalBody(f, c.Body, 0, sol.OnBody);
+            return c.Kind == ComprehensionKind.Array ? new ArrayValue(l.ToArray()) : SetValue.Of(l);
         }
-        return k(result);
+        finally { ReturnSolOn(sol); ReturnList(l); }
     }
 
-    private bool EvalObjectCompr(Value?[] f, TCompr c, Func<Value, bool> k)
+    private ObjectValue ObjectComprValue(Value?[] f, TCompr c)
     {
-        Value result;
+        var d = new Dictionary<Value, Value>();
+        EvalBody(f, c.Body, 0, () => EvalTerm(f, c.Head, key => EvalTerm(f, c.Value!, val =>
         {
-                {
-                    var d = new Dictionary<Value, Value>();
-                    EvalBody(f, c.Body, 0, () => EvalTerm(f, c.Head, key => EvalTerm(f, c.Value!, val =>
-                    {
-                        if (d.TryGetValue(key, out var ex))
-                        {
-                            if (!ex.Equals(val)) throw new RegoException("eval_conflict_error", "object keys must be unique", c.Loc);
-                            return true;
-                        }
-                        d[key] = val;
-                        return true;
-                    })));
-                    var b = new ObjectValue.Builder(d.Count);
-                    foreach (var (key, val) in d) b.Set(key, val);
-                    result = b.Build();
-                }
-        }
-        return k(result);
+            if (d.TryGetValue(key, out var ex))
+            {
+                if (!ex.Equals(val)) throw new RegoException("eval_conflict_error", "object keys must be unique", c.Loc);
+                return true;
+            }
+            d[key] = val;
+            return true;
+        })));
+        var b = new ObjectValue.Builder(d.Count);
+        foreach (var (key, val) in d) b.Set(key, val);
+        return b.Build();
     }
 }

@@ -244,7 +244,8 @@ internal sealed partial class Evaluator
 
     private Value? DefaultValue(CRule d)
     {
-        if (d.Else is null && d.Body.Length == 0 && d.Value is TConst c)
+        // `default p := v` is lowered with the body `true`: no frame, no chain, no closures.
+        if (d.Else is null && d.Value is TConst c && (d.Body.Length == 0 || (d.Body.Length == 1 && IsPlainTrue(d.Body[0]))))
         {
             if (Stats is not null) Stats.Count(d);
             return c.Value;
@@ -253,6 +254,9 @@ internal sealed partial class Evaluator
         EvalChain(d, (r, fr) => EvalTerm(fr, r.Value!, v => { result = v; return false; }));
         return result;
     }
+
+    private static bool IsPlainTrue(X x)
+        => x is XTerm { Negated: false, With.Length: 0, ResultSlot: < 0, Term: TConst { Value: BooleanValue { Value: true } } };
 
     private Value? MultiValue(RuleNode node)
     {

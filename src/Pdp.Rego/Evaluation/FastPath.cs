@@ -50,6 +50,12 @@ internal sealed partial class Evaluator
                     v = b.Build();
                     return true;
                 }
+            case TCompr cm:
+                // A comprehension always has exactly one value, so composites that hold one (a decision object
+                // with `[r | some r in reasons]`) stay on the direct path instead of a continuation per item.
+                EnsureStack(cm.Loc);
+                v = ComprValue(f, cm);
+                return true;
             case TSet s:
                 {
                     var items = new Value[s.Items.Length];

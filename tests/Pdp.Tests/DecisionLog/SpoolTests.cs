@@ -117,6 +117,34 @@ public class SpoolTests
     }
 
     [Test]
+    public async Task Hung_database_write_times_out_to_the_spool_and_is_replayed_later()
+    {
+        // PostgreSQL accepts the connection but the write never completes (another session holds a lock the
+        // insert needs): after WriteTimeout (2 s here) the batch goes to the spool and the append completes.
+        await using var log = new PostgresDecisionLog(Options("w-hung"));
+        await log.AppendAsync(TestRecords.Full());   // chain head and partitions in place
+        await using var blocker = new NpgsqlConnection(_pg.ConnectionString);
+        await blocker.OpenAsync();
+        await using var tx = await blocker.BeginTransactionAsync();
+        await using (var lockCmd = new NpgsqlCommand("LOCK TABLE decision_ids IN ACCESS EXCLUSIVE MODE", blocker, tx))
+            await lockCmd.ExecuteNonQueryAsync();
+
+        var record = TestRecords.Full();
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var append = log.AppendAsync(record).AsTask();
+        Assert.That(await Task.WhenAny(append, Task.Delay(TimeSpan.FromSeconds(20))), Is.SameAs(append), "the append must not hang");
+        await append;
+        Assert.That(started.Elapsed, Is.GreaterThan(TimeSpan.FromSeconds(1.5)).And.LessThan(TimeSpan.FromSeconds(15)));
+        Assert.That(log.SpooledCount, Is.GreaterThan(0));
+
+        await tx.RollbackAsync();
+        await WaitUntil(() => log.SpooledCount == 0);
+        Assert.That(await IdsAsync("w-hung"), Does.Contain(record.DecisionId));
+        var v = await ChainVerifier.VerifyAsync(_pg.ConnectionString, "w-hung");
+        Assert.That(v.Ok, Is.True, v.Broken?.ToString());
+    }
+
+    [Test]
     public async Task Replaying_the_same_spool_twice_does_not_duplicate()
     {
         var spool = Path.Combine(_pg.Directory, "spool-w-twice");
