@@ -12,8 +12,9 @@
 //     --pdp-dll PATH     pdp.dll to run (default: src/Pdp/bin/Release/net10.0/pdp.dll)
 //     --request-ids      give every Check a unique request_id (adds the idempotency lookup to each call)
 //     --skip-floor       do not run the no-op floor
-// Prints throughput, p50/p99/p99.9/max latency, errors, peak RSS of the server process, CPU per Check of the server
-// and of this generator (comparable across runs even when other work shares the cores), and PDP/floor ratios.
+// Prints throughput, p50/p99/p99.9/max latency, errors, peak RSS of the server process, CPU per Check of the server,
+// of PostgreSQL (throwaway cluster only) and of this generator (comparable across runs even when other work shares
+// the cores), the throughput those CPU costs allow on this machine's cores, and PDP/floor ratios.
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -94,7 +95,7 @@ internal sealed class BenchOptions
 
 /// <summary>Latency and count figures of one target.</summary>
 internal sealed record RunResult(string Target, long Ok, long Errors, double Seconds, double P50Ms, double P99Ms, double P999Ms, double MaxMs,
-    long PeakRssBytes, IReadOnlyDictionary<Decision, long> Decisions, double ServerCpuSeconds, double GeneratorCpuSeconds)
+    long PeakRssBytes, IReadOnlyDictionary<Decision, long> Decisions, double ServerCpuSeconds, double GeneratorCpuSeconds, double DatabaseCpuSeconds)
 {
     public double PerSecond => Ok / Seconds;
 
@@ -103,6 +104,9 @@ internal sealed record RunResult(string Target, long Ok, long Errors, double Sec
 
     /// <summary>This load generator's own CPU per answered Check, in microseconds.</summary>
     public double GeneratorCpuMicrosPerCheck => Ok == 0 ? double.NaN : GeneratorCpuSeconds * 1e6 / Ok;
+
+    /// <summary>PostgreSQL's CPU (all its processes) per answered Check, in microseconds; NaN when not measured.</summary>
+    public double DatabaseCpuMicrosPerCheck => Ok == 0 ? double.NaN : DatabaseCpuSeconds * 1e6 / Ok;
 }
 
 internal static class Bench
@@ -139,7 +143,7 @@ internal static class Bench
             try
             {
                 start = DateTimeOffset.UtcNow;
-                pdpResult = await Load.RunAsync("pdp serve", pdp, o, runId);
+                pdpResult = await Load.RunAsync("pdp serve", pdp, o, runId, pgDir is null ? null : () => PostgresCpuSeconds(pgDir));
             }
             finally
             {
@@ -158,9 +162,16 @@ internal static class Bench
             }
 
             Console.WriteLine();
-            Console.WriteLine($"{"target",-12} {"Checks/s",10} {"ok",9} {"errors",7} {"p50 ms",8} {"p99 ms",8} {"p99.9 ms",9} {"max ms",8} {"peak RSS",9} {"srv us/Chk",10} {"gen us/Chk",10}");
+            Console.WriteLine($"{"target",-12} {"Checks/s",10} {"ok",9} {"errors",7} {"p50 ms",8} {"p99 ms",8} {"p99.9 ms",9} {"max ms",8} {"peak RSS",9} {"srv us/Chk",10} {"pg us/Chk",9} {"gen us/Chk",10}");
             foreach (var r in new[] { pdpResult, floor }.OfType<RunResult>())
-                Console.WriteLine($"{r.Target,-12} {r.PerSecond,10:F0} {r.Ok,9} {r.Errors,7} {r.P50Ms,8:F2} {r.P99Ms,8:F2} {r.P999Ms,9:F2} {r.MaxMs,8:F1} {r.PeakRssBytes / 1048576.0,7:F0}MB {r.ServerCpuMicrosPerCheck,10:F0} {r.GeneratorCpuMicrosPerCheck,10:F0}");
+                Console.WriteLine($"{r.Target,-12} {r.PerSecond,10:F0} {r.Ok,9} {r.Errors,7} {r.P50Ms,8:F2} {r.P99Ms,8:F2} {r.P999Ms,9:F2} {r.MaxMs,8:F1} {r.PeakRssBytes / 1048576.0,7:F0}MB {r.ServerCpuMicrosPerCheck,10:F0} {r.DatabaseCpuMicrosPerCheck,9:F0} {r.GeneratorCpuMicrosPerCheck,10:F0}");
+            if (!double.IsNaN(pdpResult.DatabaseCpuMicrosPerCheck))
+            {
+                // The cores bound the throughput: N cores give N seconds of CPU per second to share.
+                var perCheck = pdpResult.ServerCpuMicrosPerCheck + pdpResult.DatabaseCpuMicrosPerCheck + pdpResult.GeneratorCpuMicrosPerCheck;
+                Console.WriteLine($"CPU per Check, every process of the run: {perCheck:F0} us (server {pdpResult.ServerCpuMicrosPerCheck:F0} + PostgreSQL {pdpResult.DatabaseCpuMicrosPerCheck:F0} + generator {pdpResult.GeneratorCpuMicrosPerCheck:F0}); " +
+                    $"{Environment.ProcessorCount} cores at that cost give at most {Environment.ProcessorCount * 1e6 / perCheck:F0} Checks/s; used {(pdpResult.ServerCpuSeconds + pdpResult.DatabaseCpuSeconds + pdpResult.GeneratorCpuSeconds) / pdpResult.Seconds:F2} cores");
+            }
             Console.WriteLine($"Load average while measuring (other work on the machine skews the figures): {(File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a")}");
             Console.WriteLine($"PDP decisions: {string.Join(", ", pdpResult.Decisions.Select(d => $"{d.Key}={d.Value}"))}");
             Console.WriteLine($"Rows in decisions for this run (warm-up included): {logged}; acknowledged in the measured window: {pdpResult.Ok}");
@@ -183,6 +194,33 @@ internal static class Bench
                 catch (Exception e) { Console.Error.WriteLine($"Pdp.LoadBench: stopping PostgreSQL: {e.Message}"); }
             }
             try { Directory.Delete(temp, recursive: true); } catch (Exception) { /* temp files; harmless */ }
+        }
+    }
+
+    // CPU seconds (user + system) of the throwaway cluster: its postmaster, every live child (backends, WAL writer,
+    // checkpointer...) and the children that already exited (the postmaster's cutime/cstime). NaN when unreadable.
+    private static double PostgresCpuSeconds(string pgDir)
+    {
+        try
+        {
+            var pid = int.Parse(File.ReadLines(Path.Combine(pgDir, "data", "postmaster.pid")).First().Trim(), CultureInfo.InvariantCulture);
+            double ticks = 0;
+            foreach (var dir in Directory.EnumerateDirectories("/proc"))
+            {
+                if (!int.TryParse(Path.GetFileName(dir), out var p)) continue;
+                string stat;
+                try { stat = File.ReadAllText(Path.Combine(dir, "stat")); }
+                catch (IOException) { continue; }   // exited meanwhile
+                var f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                // after "pid (comm) ": state=0 ppid=1 ... utime=11 stime=12 cutime=13 cstime=14
+                if (p == pid) ticks += double.Parse(f[11], CultureInfo.InvariantCulture) + double.Parse(f[12], CultureInfo.InvariantCulture) + double.Parse(f[13], CultureInfo.InvariantCulture) + double.Parse(f[14], CultureInfo.InvariantCulture);
+                else if (int.Parse(f[1], CultureInfo.InvariantCulture) == pid) ticks += double.Parse(f[11], CultureInfo.InvariantCulture) + double.Parse(f[12], CultureInfo.InvariantCulture);
+            }
+            return ticks / 100.0;   // USER_HZ
+        }
+        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            return double.NaN;
         }
     }
 
@@ -321,7 +359,8 @@ internal sealed class Server
 /// <summary>The load itself: closed-loop callers, each sending the next Check when the previous one is answered.</summary>
 internal static class Load
 {
-    public static async Task<RunResult> RunAsync(string target, Server server, BenchOptions o, string runId)
+    /// <param name="databaseCpu">CPU seconds used so far by the database the server writes to, or null.</param>
+    public static async Task<RunResult> RunAsync(string target, Server server, BenchOptions o, string runId, Func<double>? databaseCpu = null)
     {
         var channels = Enumerable.Range(0, o.Connections).Select(_ => GrpcChannel.ForAddress($"http://127.0.0.1:{server.Port}", new GrpcChannelOptions
         {
@@ -362,6 +401,7 @@ internal static class Load
             await Task.Delay(TimeSpan.FromSeconds(o.WarmupSeconds));
             var rssBefore = server.PeakRssBytes;
             var serverCpu0 = server.CpuSeconds;
+            var dbCpu0 = databaseCpu?.Invoke() ?? double.NaN;
             var selfCpu0 = Process.GetCurrentProcess().TotalProcessorTime;
             Volatile.Write(ref measuring, 1);
             var sw = Stopwatch.StartNew();
@@ -369,6 +409,7 @@ internal static class Load
             Volatile.Write(ref measuring, 0);
             var seconds = sw.Elapsed.TotalSeconds;
             var serverCpu = server.CpuSeconds - serverCpu0;
+            var dbCpu = (databaseCpu?.Invoke() ?? double.NaN) - dbCpu0;
             var selfCpu = (Process.GetCurrentProcess().TotalProcessorTime - selfCpu0).TotalSeconds;
             Volatile.Write(ref stop, 1);
             var results = await Task.WhenAll(workers);
@@ -382,7 +423,7 @@ internal static class Load
                     if (r.decisions[d] > 0) byDecision[(Decision)d] = byDecision.GetValueOrDefault((Decision)d) + r.decisions[d];
             var result = new RunResult(target, all.Length, results.Sum(r => r.errors), seconds, Ms(0.50), Ms(0.99), Ms(0.999),
                 all.Length == 0 ? double.NaN : all[^1] * 1000.0 / Stopwatch.Frequency, Math.Max(rssBefore, server.PeakRssBytes), byDecision,
-                serverCpu, selfCpu);
+                serverCpu, selfCpu, dbCpu);
             Console.WriteLine($"{target}: {result.PerSecond:F0} Checks/s, p50 {result.P50Ms:F2} ms, p99 {result.P99Ms:F2} ms, errors {result.Errors}, " +
                 $"server CPU {result.ServerCpuMicrosPerCheck:F0} us/Check, generator CPU {result.GeneratorCpuMicrosPerCheck:F0} us/Check");
             return result;
