@@ -50,9 +50,39 @@ public sealed class EmbeddedPolicyEngine : IPolicyEngine
     {
         ArgumentNullException.ThrowIfNull(bundle);
         var compiled = RegoCompiler.Compile(bundle.Modules, bundle.Data);
+        WarmUp(compiled);
         var loaded = new LoadedPolicy(compiled, bundle.Revision, source, DateTimeOffset.UtcNow);
         Interlocked.Exchange(ref _current, loaded);
         return loaded;
+    }
+
+    // One evaluation of a typical tools/call input before the policy serves: the first real Check then finds the
+    // evaluator's code compiled (a cold first Check once took over 2 s, past the PEP's deadline). Its result, or
+    // error, does not matter; a policy that cannot evaluate shows that on real Checks, which deny.
+    private void WarmUp(CompiledPolicy compiled)
+    {
+        try
+        {
+            var now = DateTimeOffset.UtcNow;
+            var request = new PolicyPoint.V1.CheckRequest
+            {
+                Workload = new PolicyPoint.V1.Workload { SpiffeId = "spiffe://warm-up.invalid/pdp" },
+                Tool = new PolicyPoint.V1.Tool
+                {
+                    Server = "warm-up", Name = "read",
+                    Arguments = new Google.Protobuf.WellKnownTypes.Struct { Fields = { ["path"] = Google.Protobuf.WellKnownTypes.Value.ForString("/warm-up") } },
+                },
+                Credential = new PolicyPoint.V1.Credential { Kind = PolicyPoint.V1.CredentialKind.Jit, ExpiresAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(now.AddMinutes(5)) },
+                Session = new PolicyPoint.V1.Session { SessionId = "warm-up" },
+            };
+            var input = Service.InputBuilder.BuildInput(request, [], now);
+            var value = compiled.Evaluate(_entrypoint, input.RegoValue, new EvalOptions { Now = now, Timeout = TimeSpan.FromSeconds(5) }, CancellationToken.None);
+            if (value is not null) ToNode(value);
+        }
+        catch (Exception)
+        {
+            // Warm-up only: whatever goes wrong here goes wrong the same way for real Checks, which deny.
+        }
     }
 
     /// <summary>
