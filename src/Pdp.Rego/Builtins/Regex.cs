@@ -40,7 +40,9 @@ public static class RegexBuiltins
         var pattern = Operands.Str(name, args, 0);
         var value = Operands.Str(name, args, 1);
         var re = Compile(name, pattern);
-        return Value.Bool(Run(name, () => re.IsMatch(value)));
+        // No Run(...) closure: regex.match runs on every evaluation of policies that validate paths.
+        try { return Value.Bool(re.IsMatch(value)); }
+        catch (RegexMatchTimeoutException) { throw BuiltinException.Error(name, "regular expression match timed out"); }
     }
 
     private static Value IsValid(BuiltinContext ctx, ReadOnlySpan<Value> args)

@@ -250,6 +250,12 @@ internal sealed partial class Evaluator
             if (Stats is not null) Stats.Count(d);
             return c.Value;
         }
+        return DefaultChain(d);
+    }
+
+    // The closure captures a local: in its own method, so the fast path above allocates nothing.
+    private Value? DefaultChain(CRule d)
+    {
         Value? result = null;
         EvalChain(d, (r, fr) => EvalTerm(fr, r.Value!, v => { result = v; return false; }));
         return result;

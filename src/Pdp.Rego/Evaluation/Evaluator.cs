@@ -100,6 +100,11 @@ internal sealed partial class Evaluator
     public Value? EvalRef(TRef r)
     {
         if (TrySimple([], r, out var simple)) return simple;
+        return FirstValue(r);
+    }
+
+    private Value? FirstValue(TRef r)
+    {
         Value? result = null;
         EvalTerm([], r, v => { result = v; return false; });
         return result;
@@ -285,6 +290,12 @@ internal sealed partial class Evaluator
             try { return !EvalBody(f, e.Body, 0, StopK); }
             finally { f[vv.Slot] = null; if (ks >= 0) f[ks] = null; }
         }
+        return EveryItemGeneral(f, e, key, val);
+    }
+
+    // Closures capture the parameters, which C# allocates on entry: kept out of EveryItem's plain-variable path.
+    private bool EveryItemGeneral(Value?[] f, XEvery e, Value? key, Value val)
+    {
         bool found = false;
         Func<bool> body = () => EvalBody(f, e.Body, 0, () => { found = true; return false; });
         if (e.Key is null) UnifyValue(f, e.Value, val, body);

@@ -198,33 +198,86 @@ public sealed class ObjectValue : Value
     /// <summary>Collects entries, then sorts them once. Not thread safe; a builder makes one object.</summary>
     public sealed class Builder(int capacity = 4)
     {
-        private readonly List<KeyValuePair<Value, Value>> _items = new(capacity);
+        private KeyValuePair<Value, Value>[] _items = capacity > 0 ? new KeyValuePair<Value, Value>[capacity] : [];
+        private int _count;
+        private int _added;
+        // Set once Build has handed _items to an object: a later Set or Build must not write into it.
+        private bool _shared;
 
         /// <summary>Number of entries added so far (repeated keys counted each time).</summary>
-        public int Count => _items.Count;
+        public int Count => _added;
 
         /// <summary>Sets <paramref name="key"/>; a later Set of an equal key wins.</summary>
-        public Builder Set(Value key, Value value) { _items.Add(new(key, value)); return this; }
+        public Builder Set(Value key, Value value)
+        {
+            if (_shared || _count == _items.Length) Grow();
+            _items[_count++] = new(key, value);
+            _added++;
+            return this;
+        }
 
         /// <summary>Sets a string key.</summary>
         public Builder Set(string key, Value value) => Set(new StringValue(key), value);
 
+        private void Grow()
+        {
+            var next = new KeyValuePair<Value, Value>[Math.Max(4, _count == _items.Length ? _items.Length * 2 : _items.Length)];
+            Array.Copy(_items, next, _count);
+            _items = next;
+            _shared = false;
+        }
+
         /// <summary>The object.</summary>
         public ObjectValue Build()
         {
-            if (_items.Count == 0) return Empty;
-            var arr = _items.ToArray();
-            // Stable sort by key so that the last of equal keys is last; then keep the last of each run.
-            var idx = new int[arr.Length];
-            for (int i = 0; i < idx.Length; i++) idx[i] = i;
-            Array.Sort(idx, (x, y) => { int c = arr[x].Key.CompareTo(arr[y].Key); return c != 0 ? c : x.CompareTo(y); });
-            var result = new List<KeyValuePair<Value, Value>>(arr.Length);
-            for (int i = 0; i < idx.Length; i++)
+            if (_count == 0) return Empty;
+            if (_shared) Grow();
+            var a = _items.AsSpan(0, _count);
+            SortStable(a);
+            // Keep the last of each run of equal keys: the stable sort left the latest Set last.
+            int w = 0;
+            for (int i = 0; i < a.Length; i++)
             {
-                if (i + 1 < idx.Length && arr[idx[i]].Key.Equals(arr[idx[i + 1]].Key)) continue;
-                result.Add(arr[idx[i]]);
+                if (i + 1 < a.Length && a[i].Key.Equals(a[i + 1].Key)) continue;
+                a[w++] = a[i];
             }
-            return new ObjectValue(result.ToArray());
+            Array.Clear(_items, w, _count - w);
+            _count = w;
+            // The sorted, distinct entries are the builder's state from now on (a later Set still wins over them).
+            if (w == _items.Length)
+            {
+                _shared = true;
+                return new ObjectValue(_items);
+            }
+            return new ObjectValue(_items.AsSpan(0, w).ToArray());
+        }
+
+        /// <summary>Sorts by key keeping equal keys in insertion order: nothing to do for sorted input (copies of
+        /// existing objects), insertion sort for small objects, else a sort on (key, position).</summary>
+        private static void SortStable(Span<KeyValuePair<Value, Value>> a)
+        {
+            bool sorted = true;
+            for (int i = 1; i < a.Length && sorted; i++) sorted = a[i - 1].Key.CompareTo(a[i].Key) <= 0;
+            if (sorted) return;
+            if (a.Length <= 16)
+            {
+                for (int i = 1; i < a.Length; i++)
+                {
+                    var x = a[i];
+                    int j = i - 1;
+                    while (j >= 0 && a[j].Key.CompareTo(x.Key) > 0) { a[j + 1] = a[j]; j--; }
+                    a[j + 1] = x;
+                }
+                return;
+            }
+            var tagged = new (KeyValuePair<Value, Value> Entry, int Pos)[a.Length];
+            for (int i = 0; i < a.Length; i++) tagged[i] = (a[i], i);
+            Array.Sort(tagged, static (x, y) =>
+            {
+                int c = x.Entry.Key.CompareTo(y.Entry.Key);
+                return c != 0 ? c : x.Pos.CompareTo(y.Pos);
+            });
+            for (int i = 0; i < a.Length; i++) a[i] = tagged[i].Entry;
         }
     }
 }
