@@ -93,7 +93,7 @@ public sealed class CompiledPolicy
         var q = _queries.TryGetValue(query, out var cached) ? cached : CompileQuery(query);
         return Guard(() =>
         {
-            var ev = new Evaluator(_state, input, options, cancellationToken) { Stats = stats };
+            var ev = Evaluator.Start(_state, input, options, cancellationToken, stats);
             var rows = (IReadOnlyList<QueryResultRow>)ev.RunQuery(q);
             ev.Release();
             return rows;
@@ -133,7 +133,7 @@ public sealed class CompiledPolicy
         Evaluator? ev = null;
         try
         {
-            ev = new Evaluator(_state, input, options, cancellationToken) { Stats = stats };
+            ev = Evaluator.Start(_state, input, options, cancellationToken, stats);
             var v = ev.EvalRef(r);
             ev.Release();
             return v;

@@ -41,13 +41,23 @@ public sealed class BuiltinContext
         CancellationToken = cancellationToken;
     }
 
-    public EvalOptions Options { get; }
+    public EvalOptions Options { get; private set; }
     /// <summary>The evaluation's clock, fixed at its start (<c>time.now_ns</c>).</summary>
-    public DateTimeOffset Now { get; }
-    public CancellationToken CancellationToken { get; }
+    public DateTimeOffset Now { get; private set; }
+    public CancellationToken CancellationToken { get; private set; }
     /// <summary>Per-evaluation scratch space for built-ins (keys should be prefixed with the built-in's name).</summary>
     public Dictionary<object, object> Cache => _cache ??= new();
     private Dictionary<object, object>? _cache;
+
+    /// <summary>Readies the context for the next evaluation on the same thread (the evaluator reuses it): nothing
+    /// cached by the previous one survives.</summary>
+    internal void Reset(EvalOptions options, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        Options = options;
+        Now = now;
+        CancellationToken = cancellationToken;
+        _cache?.Clear();
+    }
 }
 
 /// <summary>

@@ -32,21 +32,22 @@ internal sealed partial class Evaluator
 {
     private static readonly object Undefined = new();
 
-    private readonly CompiledState _st;
-    private readonly EvalOptions _opt;
-    private readonly CancellationToken _ct;
+    // Set per evaluation by Init: the instance is reused by the evaluations of one thread (see Start).
+    private CompiledState _st = null!;
+    private EvalOptions _opt = null!;
+    private CancellationToken _ct;
     private readonly BuiltinContext _bctx;
-    private readonly long _deadline;
-    private readonly long _maxSteps;
+    private long _deadline;
+    private long _maxSteps;
     private long _steps;
 
     private Value? _input;
-    private Value _data;
+    private Value _data = null!;
     private List<Value[]>? _masks;
     private Dictionary<string, Replacement>? _overrides;
-    private object?[] _ruleCache;
+    private object?[] _ruleCache = null!;
     // The evaluation's own rule cache: `with` (and function mocks) swap in another array while in effect.
-    private readonly object?[] _rootRuleCache;
+    private object?[] _rootRuleCache = null!;
     private readonly EvalScratch _scratch;
     private object?[]? _nodeCache;
     public EvalStats? Stats;
@@ -59,23 +60,57 @@ internal sealed partial class Evaluator
         public Intrinsic Intrinsic;
     }
 
-    public Evaluator(CompiledState st, Value? input, EvalOptions? options, CancellationToken ct)
+    private Evaluator(EvalScratch scratch)
+    {
+        _scratch = scratch;
+        _bctx = new BuiltinContext(EvalOptions.Default, default, default);
+    }
+
+    /// <summary>
+    /// Starts one evaluation on the calling thread's pooled evaluator and working memory (new ones when those are in
+    /// use, e.g. an evaluation started from inside another). Call <see cref="Release"/> once when done.
+    /// </summary>
+    public static Evaluator Start(CompiledState st, Value? input, EvalOptions? options, CancellationToken ct, EvalStats? stats = null)
+    {
+        var scratch = EvalScratch.Take(st.RuleNodeCount);
+        var ev = scratch.Evaluator ??= new Evaluator(scratch);
+        ev.Init(st, input, options, ct, stats);
+        return ev;
+    }
+
+    private void Init(CompiledState st, Value? input, EvalOptions? options, CancellationToken ct, EvalStats? stats)
     {
         _st = st;
         _input = input;
         _data = st.Data;
         _opt = options ?? EvalOptions.Default;
         _ct = ct;
-        _bctx = new BuiltinContext(_opt, _opt.Now ?? DateTimeOffset.UtcNow, ct);
+        _bctx.Reset(_opt, _opt.Now ?? DateTimeOffset.UtcNow, ct);
         _deadline = _opt.Timeout is { } t ? Stopwatch.GetTimestamp() + (long)(t.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
         _maxSteps = _opt.MaxSteps ?? long.MaxValue;
-        _scratch = EvalScratch.Take(st.RuleNodeCount);
+        _steps = 0;
+        _masks = null;
+        _overrides = null;
         _ruleCache = _rootRuleCache = _scratch.RuleCache;
         _nodeCache = null;
+        _chainProduced = false;
+        Stats = stats;
     }
 
-    /// <summary>Ends the evaluation: its pooled working memory goes back to the thread (call once, when done).</summary>
-    public void Release() => _scratch.Release();
+    /// <summary>Ends the evaluation: the evaluator and its pooled working memory go back to the thread, holding no
+    /// values of this evaluation (call once, when done; the instance must not be used afterwards).</summary>
+    public void Release()
+    {
+        _input = null;
+        _data = null!;
+        _st = null!;
+        _masks = null;
+        _overrides = null;
+        _nodeCache = null;
+        Stats = null;
+        _bctx.Reset(EvalOptions.Default, default, default);
+        _scratch.Release();
+    }
 
     // ------------------------------------------------------------------ entry points
 

@@ -3,8 +3,8 @@ using Pdp.Rego.Values;
 namespace Pdp.Rego.Evaluation;
 
 /// <summary>
-/// Reusable working memory of evaluations on one thread: the per-evaluation rule cache, pooled frames, argument
-/// arrays and body collectors. One evaluation owns it at a time (taken from a thread-static slot, given back
+/// Reusable working memory of evaluations on one thread: the evaluator itself, the per-evaluation rule cache, pooled
+/// frames, argument arrays and body collectors. One evaluation owns it at a time (taken from a thread-static slot, given back
 /// cleared when the evaluation ends), so steady-state evaluations allocate none of it.
 /// </summary>
 internal sealed class EvalScratch
@@ -12,6 +12,8 @@ internal sealed class EvalScratch
     [ThreadStatic] private static EvalScratch? t_free;
 
     public object?[] RuleCache;
+    /// <summary>The evaluator that runs on this scratch (created on first use, reused by later evaluations).</summary>
+    public Evaluator? Evaluator;
     /// <summary>Frames by size (sizes below <see cref="MaxPooledFrame"/>).</summary>
     public readonly Stack<Value?[]>?[] Frames = new Stack<Value?[]>?[MaxPooledFrame];
     public readonly Stack<Value[]>?[] Args = new Stack<Value[]>?[5];
