@@ -98,6 +98,7 @@ public static class Aggregates
             case SetValue s:
                 return new ArrayValue(s.Span.ToArray());
             case ArrayValue a:
+                if (a.Count <= 1) return a; // already sorted (values are immutable: no copy needed)
                 var copy = a.Span.ToArray();
                 // Stable, so equal numbers written differently (1 and 1.0) keep their order.
                 var keyed = new (Value V, int I)[copy.Length];

@@ -27,10 +27,25 @@ public static class Sprintf
         // Fast path: sprintf("%d", [int]) is a common to-string idiom.
         if (format == "%d" && arr.Count == 1 && arr[0] is NumberValue n && n.IsInteger) return new StringValue(n.ToText());
         if (format == "%s" && arr.Count == 1 && arr[0] is StringValue s) return s;
-        var args = new Arg[arr.Count];
-        for (int i = 0; i < args.Length; i++) args[i] = Arg.From(arr[i]);
-        return new StringValue(Format(format, args));
+        // Operands and the text are built in per-thread buffers: only the result string is allocated.
+        var rented = arr.Count == 0 ? null : System.Buffers.ArrayPool<Arg>.Shared.Rent(arr.Count);
+        var sb = t_builder ?? new StringBuilder(256);
+        t_builder = null; // a nested sprintf (none today) would get its own builder
+        try
+        {
+            var args = rented.AsSpan(0, arr.Count);
+            for (int i = 0; i < args.Length; i++) args[i] = Arg.From(arr[i]);
+            Format(sb, format, args);
+            return new StringValue(sb.ToString());
+        }
+        finally
+        {
+            if (rented is not null) System.Buffers.ArrayPool<Arg>.Shared.Return(rented, clearArray: true);
+            if (sb.Capacity <= 4096) { sb.Clear(); t_builder = sb; }
+        }
     }
+
+    [ThreadStatic] private static StringBuilder? t_builder;
 
     private enum ArgKind { Int, Big, Float, Str }
 
@@ -56,9 +71,8 @@ public static class Sprintf
         public char Verb;
     }
 
-    private static string Format(string format, Arg[] args)
+    private static void Format(StringBuilder sb, string format, ReadOnlySpan<Arg> args)
     {
-        var sb = new StringBuilder(format.Length + 16 * args.Length);
         int argi = 0;
         int i = 0;
         while (i < format.Length)
@@ -130,7 +144,6 @@ public static class Sprintf
             }
             sb.Append(')');
         }
-        return sb.ToString();
     }
 
     private static int ReadNumber(string s, ref int i)

@@ -317,7 +317,8 @@ internal sealed partial class Evaluator
         try
         {
             EvalBody(f, c.Body, 0, sol.OnBody);
-            return c.Kind == ComprehensionKind.Array ? new ArrayValue(l.ToArray()) : SetValue.Of(l);
+            if (c.Kind == ComprehensionKind.Set) return SetValue.Of(l);
+            return l.Count == 0 ? ArrayValue.Empty : new ArrayValue(l.ToArray());
         }
         finally { ReturnSolOn(sol); ReturnList(l); }
     }
