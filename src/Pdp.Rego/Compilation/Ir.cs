@@ -43,6 +43,9 @@ internal sealed class TRef : T
     internal RuleNode? TargetNode;
     /// <summary>With <see cref="TargetState"/> 3: how many path segments lead to <see cref="TargetNode"/> (the rest index its value).</summary>
     internal int TargetLen;
+    /// <summary>With <see cref="TargetState"/> 1 and a node without children: the node's rule id (its value in the
+    /// evaluation's rule cache), else -1.</summary>
+    internal int TargetRuleId = -1;
 }
 
 internal sealed class TArray : T { public required T[] Items { get; init; } }

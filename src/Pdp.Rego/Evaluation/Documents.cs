@@ -432,7 +432,7 @@ internal sealed partial class Evaluator
 
         private bool Body()
         {
-            if (Ev.TrySimple(F, Term, out var v)) return v is null || Record(v);
+            if (Ev.TrySimpleOperand(F, Term, out var v)) return v is null || Record(v);
             return Ev.EvalTerm(F, Term, OnValue);
         }
 

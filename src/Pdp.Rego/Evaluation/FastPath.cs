@@ -30,7 +30,7 @@ internal sealed partial class Evaluator
                     var items = new Value[a.Items.Length];
                     for (int i = 0; i < items.Length; i++)
                     {
-                        if (!TrySimple(f, a.Items[i], out var iv)) { v = null; return false; }
+                        if (!TrySimpleOperand(f, a.Items[i], out var iv)) { v = null; return false; }
                         if (iv is null) { v = null; return true; }
                         items[i] = iv;
                     }
@@ -43,7 +43,7 @@ internal sealed partial class Evaluator
                     var b = new ObjectValue.Builder(o.Keys.Length);
                     for (int i = 0; i < o.Keys.Length; i++)
                     {
-                        if (!TrySimple(f, o.Keys[i], out var kv) || !TrySimple(f, o.Values[i], out var vv)) { v = null; return false; }
+                        if (!TrySimpleOperand(f, o.Keys[i], out var kv) || !TrySimpleOperand(f, o.Values[i], out var vv)) { v = null; return false; }
                         if (kv is null || vv is null) { v = null; return true; }
                         b.Set(kv, vv);
                     }
@@ -61,7 +61,7 @@ internal sealed partial class Evaluator
                     var items = new Value[s.Items.Length];
                     for (int i = 0; i < items.Length; i++)
                     {
-                        if (!TrySimple(f, s.Items[i], out var iv)) { v = null; return false; }
+                        if (!TrySimpleOperand(f, s.Items[i], out var iv)) { v = null; return false; }
                         if (iv is null) { v = null; return true; }
                         items[i] = iv;
                     }
@@ -71,6 +71,17 @@ internal sealed partial class Evaluator
         }
         v = null;
         return false;
+    }
+
+    /// <summary>
+    /// <see cref="TrySimple"/> with constants and variables (most operands) answered inline, without the call.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TrySimpleOperand(Value?[] f, T t, out Value? v)
+    {
+        if (t is TConst c) { v = c.Value; return true; }
+        if (t is TVar tv) { v = f[tv.Slot]; return v is not null; }
+        return TrySimple(f, t, out v);
     }
 
     /// <summary>
@@ -110,6 +121,12 @@ internal sealed partial class Evaluator
                 if (state == 0) state = ResolveTarget(r);
                 if (state == 1)
                 {
+                    // The rule's value already computed in this evaluation: one array read.
+                    if (r.TargetRuleId >= 0 && _ruleCache[r.TargetRuleId] is { } cached)
+                    {
+                        v = cached == Undefined ? null : (Value)cached;
+                        return true;
+                    }
                     var tn = r.TargetNode!;
                     v = tn.HasRules && tn.Children.Count == 0 ? RuleValue(tn) : NodeValue(tn, null);
                     return true;
@@ -196,6 +213,7 @@ internal sealed partial class Evaluator
         if (node is not null && baseVal is null && node.HasRules)
         {
             r.TargetNode = node;
+            if (node.Children.Count == 0) r.TargetRuleId = node.RuleId;
             Volatile.Write(ref r.TargetState, 1); // publish the node before the state
             return 1;
         }
@@ -225,7 +243,7 @@ internal sealed partial class Evaluator
         {
             for (int i = 0; i < args.Length; i++)
             {
-                if (!TrySimple(f, c.Args[i], out var a)) return false;
+                if (!TrySimpleOperand(f, c.Args[i], out var a)) return false;
                 if (a is null) return true;
                 Store(args!, i, a);
             }
@@ -252,7 +270,7 @@ internal sealed partial class Evaluator
         args = args[..c.Args.Length];
         for (int i = 0; i < args.Length; i++)
         {
-            if (!TrySimple(f, c.Args[i], out var a)) return false;
+            if (!TrySimpleOperand(f, c.Args[i], out var a)) return false;
             if (a is null) return true;
             args[i] = a;
         }
@@ -444,7 +462,7 @@ internal sealed partial class Evaluator
                     if (u.Left is TVar lv && f[lv.Slot] is null)
                     {
                         if (u.Right is TVar rv0 && f[rv0.Slot] is null) return -1;
-                        if (!TrySimple(f, u.Right, out var rv)) return -1;
+                        if (!TrySimpleOperand(f, u.Right, out var rv)) return -1;
                         if (rv is null) return 0;
                         Store(f, lv.Slot, rv); bound[nb++] = lv.Slot;
                         if (u.ResultSlot >= 0) f[u.ResultSlot] = Value.True;
@@ -452,16 +470,16 @@ internal sealed partial class Evaluator
                     }
                     if (u.Right is TVar rvar && f[rvar.Slot] is null)
                     {
-                        if (!TrySimple(f, u.Left, out var lval)) return -1;
+                        if (!TrySimpleOperand(f, u.Left, out var lval)) return -1;
                         if (lval is null) return 0;
                         Store(f, rvar.Slot, lval); bound[nb++] = rvar.Slot;
                         if (u.ResultSlot >= 0) f[u.ResultSlot] = Value.True;
                         return 1;
                     }
                     if (HasUnboundPatternVars(f, u.Left) || HasUnboundPatternVars(f, u.Right)) return -1;
-                    if (!TrySimple(f, u.Left, out var a)) return -1;
+                    if (!TrySimpleOperand(f, u.Left, out var a)) return -1;
                     if (a is null) return 0;
-                    if (!TrySimple(f, u.Right, out var b)) return -1;
+                    if (!TrySimpleOperand(f, u.Right, out var b)) return -1;
                     if (b is null || !a.Equals(b)) return 0;
                     if (u.ResultSlot >= 0) f[u.ResultSlot] = Value.True;
                     return 1;
