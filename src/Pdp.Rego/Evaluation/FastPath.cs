@@ -40,14 +40,15 @@ internal sealed partial class Evaluator
             case TObject o:
                 {
                     EnsureStack(o.Loc);
-                    var b = new ObjectValue.Builder(o.Keys.Length);
-                    for (int i = 0; i < o.Keys.Length; i++)
+                    // Entries straight into the object's array (no builder).
+                    var entries = o.Keys.Length == 0 ? [] : new KeyValuePair<Value, Value>[o.Keys.Length];
+                    for (int i = 0; i < entries.Length; i++)
                     {
                         if (!TrySimpleOperand(f, o.Keys[i], out var kv) || !TrySimpleOperand(f, o.Values[i], out var vv)) { v = null; return false; }
                         if (kv is null || vv is null) { v = null; return true; }
-                        b.Set(kv, vv);
+                        entries[i] = new(kv, vv);
                     }
-                    v = b.Build();
+                    v = ObjectValue.FromOwnedEntries(entries);
                     return true;
                 }
             case TCompr cm:

@@ -68,6 +68,15 @@ public sealed class ObjectValue : Value
         return b.Build();
     }
 
+    /// <summary>An object of <paramref name="entries"/>, in any order (for a repeated key the later entry wins). Takes
+    /// ownership of the array: the caller must not use it afterwards.</summary>
+    internal static ObjectValue FromOwnedEntries(KeyValuePair<Value, Value>[] entries)
+    {
+        if (entries.Length == 0) return Empty;
+        int n = Builder.SortDistinct(entries);
+        return new ObjectValue(n == entries.Length ? entries : entries.AsSpan(0, n).ToArray());
+    }
+
     /// <summary>Number of keys.</summary>
     public int Count => _entries.Length;
     /// <summary>Entries sorted by key.</summary>
@@ -106,7 +115,14 @@ public sealed class ObjectValue : Value
         {
             int mid = (lo + hi) >>> 1;
             var k = _entries[mid].Key;
-            int c = k is StringValue ks ? string.CompareOrdinal(ks.Value, key) : ((int)k.Kind).CompareTo((int)ValueKind.String);
+            int c;
+            if (k is StringValue ks)
+            {
+                // Ordinal order is decided by the first differing char: most probes differ at the first one.
+                var kv = ks.Value;
+                c = kv.Length > 0 && key.Length > 0 && kv[0] != key[0] ? kv[0] - key[0] : string.CompareOrdinal(kv, key);
+            }
+            else c = ((int)k.Kind).CompareTo((int)ValueKind.String);
             if (c == 0) { value = _entries[mid].Value; return true; }
             if (c < 0) lo = mid + 1; else hi = mid - 1;
         }
@@ -232,15 +248,7 @@ public sealed class ObjectValue : Value
         {
             if (_count == 0) return Empty;
             if (_shared) Grow();
-            var a = _items.AsSpan(0, _count);
-            SortStable(a);
-            // Keep the last of each run of equal keys: the stable sort left the latest Set last.
-            int w = 0;
-            for (int i = 0; i < a.Length; i++)
-            {
-                if (i + 1 < a.Length && a[i].Key.Equals(a[i + 1].Key)) continue;
-                a[w++] = a[i];
-            }
+            int w = SortDistinct(_items.AsSpan(0, _count));
             Array.Clear(_items, w, _count - w);
             _count = w;
             // The sorted, distinct entries are the builder's state from now on (a later Set still wins over them).
@@ -250,6 +258,20 @@ public sealed class ObjectValue : Value
                 return new ObjectValue(_items);
             }
             return new ObjectValue(_items.AsSpan(0, w).ToArray());
+        }
+
+        /// <summary>Sorts <paramref name="a"/> by key and keeps the last of each run of equal keys (the latest set wins);
+        /// returns how many entries remain at the front.</summary>
+        internal static int SortDistinct(Span<KeyValuePair<Value, Value>> a)
+        {
+            SortStable(a);
+            int w = 0;
+            for (int i = 0; i < a.Length; i++)
+            {
+                if (i + 1 < a.Length && a[i].Key.Equals(a[i + 1].Key)) continue;
+                a[w++] = a[i];
+            }
+            return w;
         }
 
         /// <summary>Sorts by key keeping equal keys in insertion order: nothing to do for sorted input (copies of
