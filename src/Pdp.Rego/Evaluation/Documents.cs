@@ -96,7 +96,7 @@ internal sealed partial class Evaluator
     /// <summary>The full value of a node: its rules' value merged with base data and the values of its children.</summary>
     private Value? NodeValue(RuleNode node, Value? baseVal)
     {
-        if (_nodeCache is not null && _nodeCache[node.Id] is { } cached && baseVal is null) return cached == Undefined ? null : (Value)cached;
+        if (_nodeCache is not null && _nodeCache[node.Id] is { } cached && baseVal is null) return AsValue(cached);
         Value? result;
         if (node.HasRules && node.Children.Count == 0)
         {
@@ -161,7 +161,7 @@ internal sealed partial class Evaluator
     /// <summary>The value the rules mounted at <paramref name="node"/> produce (null = undefined).</summary>
     private Value? RuleValue(RuleNode node)
     {
-        if (_ruleCache[node.RuleId] is { } cached) return cached == Undefined ? null : (Value)cached;
+        if (_ruleCache[node.RuleId] is { } cached) return AsValue(cached);
         // Input-independent rules are computed once per policy, except under `with` (its own cache array).
         object?[]? shared = null;
         if (node.Shareable && ReferenceEquals(_ruleCache, _rootRuleCache))
@@ -170,7 +170,7 @@ internal sealed partial class Evaluator
             if (Volatile.Read(ref shared[node.RuleId]) is { } sv)
             {
                 _ruleCache[node.RuleId] = sv;
-                return sv == Undefined ? null : (Value)sv;
+                return AsValue(sv);
             }
         }
         EnsureStack(node.Rules.Count > 0 ? node.Rules[0].Loc : null!);
@@ -407,14 +407,14 @@ internal sealed partial class Evaluator
 
 internal sealed partial class Evaluator
 {
-    private enum SolMode { Complete, Collect, Function }
+    internal enum SolMode { Complete, Collect, Function }
 
     /// <summary>
     /// The continuation of one rule body: evaluates the rule's value (or element) term per solution and records it.
     /// Instances and their delegates are pooled per evaluation (a stack, since bodies nest), so evaluating a rule
     /// allocates no closures.
     /// </summary>
-    private sealed class Sol
+    internal sealed class Sol
     {
         public Evaluator Ev = null!;
         public readonly Func<bool> OnBody;
@@ -459,7 +459,7 @@ internal sealed partial class Evaluator
 
     private Sol RentSol(SolMode mode, CRule rule, T term)
     {
-        var s = _scratch.Sols.Count > 0 ? (Sol)_scratch.Sols.Pop() : new Sol();
+        var s = _scratch.Sols.Count > 0 ? _scratch.Sols.Pop() : new Sol();
         s.Ev = this;
         s.Mode = mode; s.Rule = rule; s.Term = term; s.F = RentFrame(rule.SlotCount);
         s.Result = null; s.Items = null; s.Any = false;
@@ -469,7 +469,7 @@ internal sealed partial class Evaluator
     /// <summary>A collector that adds <paramref name="head"/>'s values to <paramref name="items"/> for a body run on <paramref name="f"/> itself.</summary>
     private Sol RentSolOn(Value?[] f, T head, List<Value> items)
     {
-        var s = _scratch.Sols.Count > 0 ? (Sol)_scratch.Sols.Pop() : new Sol();
+        var s = _scratch.Sols.Count > 0 ? _scratch.Sols.Pop() : new Sol();
         s.Ev = this; s.Mode = SolMode.Collect; s.Rule = null!; s.Term = head; s.F = f;
         s.Result = null; s.Items = items; s.Any = false;
         return s;

@@ -75,6 +75,13 @@ internal sealed partial class Evaluator
     }
 
     /// <summary>
+    /// A rule or node cache entry as a value (null for the undefined marker). Entries are only ever a
+    /// <see cref="Value"/> or the marker, so the checked cast (a helper call for the non-sealed Value) is skipped.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Value? AsValue(object cached) => cached == Undefined ? null : Unsafe.As<Value>(cached);
+
+    /// <summary>
     /// <see cref="TrySimple"/> with constants and variables (most operands) answered inline, without the call.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -125,7 +132,7 @@ internal sealed partial class Evaluator
                     // The rule's value already computed in this evaluation: one array read.
                     if (r.TargetRuleId >= 0 && _ruleCache[r.TargetRuleId] is { } cached)
                     {
-                        v = cached == Undefined ? null : (Value)cached;
+                        v = AsValue(cached);
                         return true;
                     }
                     var tn = r.TargetNode!;

@@ -17,7 +17,7 @@ internal sealed class EvalScratch
     /// <summary>Frames by size (sizes below <see cref="MaxPooledFrame"/>).</summary>
     public readonly Stack<Value?[]>?[] Frames = new Stack<Value?[]>?[MaxPooledFrame];
     public readonly Stack<Value[]>?[] Args = new Stack<Value[]>?[5];
-    public readonly Stack<object> Sols = new(8);
+    public readonly Stack<Evaluator.Sol> Sols = new(8);
     /// <summary>Lists for collecting set/array elements (their values are copied out before the list is returned).</summary>
     public readonly Stack<List<Value>> Lists = new(8);
     public const int MaxPooledFrame = 64;
