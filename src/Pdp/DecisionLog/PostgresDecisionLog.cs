@@ -236,7 +236,7 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
         if (TryEnqueue(marker)) await marker.Done.Task.WaitAsync(cancellationToken);
         if (_spool.HasPending)
         {
-            try { await Task.Run(() => DrainSpool(cancellationToken), cancellationToken); }
+            try { await DrainSpoolOffPoolAsync(cancellationToken); }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 _logger.LogWarning("Decision spool not replayed at flush: {Error}", e.Message);
@@ -257,7 +257,7 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
         await _lanesDone.Task;
         if (_spool.HasPending)
         {
-            try { await Task.Run(() => DrainSpool(CancellationToken.None)); }
+            try { await DrainSpoolOffPoolAsync(CancellationToken.None); }
             catch (Exception e) { _logger.LogWarning("Decision spool kept for the next start: {Error}", e.Message); }
         }
         _stopping.Cancel();
@@ -425,8 +425,7 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
             {
                 await _replaySignal.WaitAsync(_options.MaxReplayDelay, ct);
                 if (!_spool.HasPending) continue;
-                // The drain is synchronous (the store's insert side is): run it off the replayer's own continuation.
-                await _replayRetry.ExecuteAsync(async token => await Task.Run(() => DrainSpool(token), token), ct);
+                await _replayRetry.ExecuteAsync(async token => await DrainSpoolOffPoolAsync(token), ct);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -438,6 +437,11 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
             }
         }
     }
+
+    // The drain is synchronous (the store's insert side is) and may take seconds after an outage: it runs on a thread
+    // of its own, never on a pool thread the Checks need (the pool does not grow by hill climbing, see Pdp.csproj).
+    private Task DrainSpoolOffPoolAsync(CancellationToken ct) =>
+        Task.Factory.StartNew(() => DrainSpool(ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     /// <summary>Moves the spool into PostgreSQL chunk by chunk, then empties it. Throws on a database error.</summary>
     private void DrainSpool(CancellationToken ct)
