@@ -25,6 +25,22 @@ internal sealed partial class Evaluator
         return _masks is not null && IsMasked(c) ? null : c;
     }
 
+    // One step down data by a ground key, in the rule tree and in base data together. data's object keys are strings:
+    // a number key finds the key with its text (data[2] is data["2"]) when nothing answers to the number itself.
+    private void StepData(ref RuleNode? node, ref Value? baseVal, Value key)
+    {
+        if (key is NumberValue num && (baseVal is ObjectValue || node!.Children.Count > 0)
+            && Lookup(baseVal ?? ObjectValue.Empty, key) is null && Child(node!, key) is null)
+            key = new StringValue(num.ToText());
+        node = Child(node!, key);
+        baseVal = baseVal is null ? null : Lookup(baseVal, key);
+        if (baseVal is not null && baseVal is not ObjectValue && node is not null) baseVal = null;
+    }
+
+    // A member of a base data object below the rule tree; a number key also finds the key with its text.
+    private static Value? LookupData(ObjectValue obj, Value key) =>
+        Lookup(obj, key) ?? (key is NumberValue n ? Lookup(obj, new StringValue(n.ToText())) : null);
+
     private bool EvalData(Value?[] f, T[] path, int i, RuleNode? node, Value? baseVal, Func<Value, bool> k)
     {
         while (true)
@@ -37,8 +53,7 @@ internal sealed partial class Evaluator
                 {
                     Value? bk = path[i] switch { TConst c => c.Value, TVar tv => f[tv.Slot], _ => null };
                     if (bk is null) break;
-                    var nx = Lookup(bobj, bk);
-                    if (nx is null && bk is NumberValue bn) nx = Lookup(bobj, new StringValue(bn.ToText()));
+                    var nx = LookupData(bobj, bk);
                     if (nx is null) return true;
                     baseVal = nx; i++;
                 }
@@ -59,13 +74,7 @@ internal sealed partial class Evaluator
             Value? key = p switch { TConst c => c.Value, TVar tv => f[tv.Slot], _ => null };
             if (key is not null)
             {
-                // data's object keys are strings: a number key finds the key with its text (data[2] is data["2"]).
-                if (key is NumberValue num && (baseVal is ObjectValue || node.Children.Count > 0)
-                    && Lookup(baseVal ?? ObjectValue.Empty, key) is null && Child(node, key) is null)
-                    key = new StringValue(num.ToText());
-                node = Child(node, key);
-                baseVal = baseVal is null ? null : Lookup(baseVal, key);
-                if (baseVal is not null && baseVal is not ObjectValue && node is not null) baseVal = null;
+                StepData(ref node, ref baseVal, key);
                 i++;
                 continue;
             }

@@ -160,12 +160,7 @@ internal sealed partial class Evaluator
                 }
                 if (!TrySimpleKey(f, path[i], out var key)) return false;
                 if (key is null) return true;
-                if (key is NumberValue num && (baseVal is ObjectValue || node.Children.Count > 0)
-                    && Lookup(baseVal ?? ObjectValue.Empty, key) is null && Child(node, key) is null)
-                    key = new StringValue(num.ToText());
-                node = Child(node, key);
-                baseVal = baseVal is null ? null : Lookup(baseVal, key);
-                if (baseVal is not null && baseVal is not ObjectValue && node is not null) baseVal = null;
+                StepData(ref node, ref baseVal, key);
                 i++;
             }
             // Below the rule tree: base data only (number keys still find string keys).
@@ -174,8 +169,7 @@ internal sealed partial class Evaluator
             {
                 if (!TrySimpleKey(f, path[i], out var bk)) return false;
                 if (bk is null) return true;
-                var nx = Lookup(bobj, bk);
-                if (nx is null && bk is NumberValue bn) nx = Lookup(bobj, new StringValue(bn.ToText()));
+                var nx = LookupData(bobj, bk);
                 if (nx is null) return true;
                 cur = nx; i++;
             }
