@@ -153,8 +153,7 @@ public sealed class CheckProcessor
                 // Written and parsed once: the text goes into the record, the Struct into the response.
                 try
                 {
-                    obligationsCanonical = CanonicalJson.TryWrite(outcome.Obligations, null, out var canonicalText);
-                    obligationsJson = obligationsCanonical ? canonicalText : JsonUtil.Canonical(outcome.Obligations);
+                    obligationsJson = RecordJson(outcome.Obligations, null, ref obligationsCanonical);
                     obligations = JsonUtil.ToStruct(obligationsJson);
                 }
                 catch (Exception e)
@@ -246,17 +245,9 @@ public sealed class CheckProcessor
     private static DecisionRecord BuildRecord(CheckRequest request, string decisionId, DateTimeOffset now, PolicyInput input,
         DecisionOutcome outcome, string? obligationsJson, bool obligationsCanonical, string revision, long evalMicros)
     {
-
         var w = request.Workload;
         var c = request.Credential;
-        // JSON fields written in the decision log's canonical form directly, so it need not parse them again.
         var canonical = obligationsCanonical;
-        string? Json(JsonNode? node, IReadOnlyDictionary<(JsonObject, string), string?>? subs = null)
-        {
-            if (CanonicalJson.TryWrite(node, subs, out var text)) return text;
-            canonical = false;
-            return JsonUtil.Canonical(node, subs);
-        }
         return new DecisionRecord
         {
             DecisionId = decisionId,
@@ -266,14 +257,14 @@ public sealed class CheckProcessor
             Issuer = Opt(w?.Issuer),
             Subject = Opt(w?.Subject),
             // The input already holds these maps as nodes (built from the same request): written, not rebuilt.
-            WorkloadAttributesJson = w is { Attributes.Count: > 0 } ? Json(input.Base["workload"]!["attributes"]) : null,
+            WorkloadAttributesJson = w is { Attributes.Count: > 0 } ? RecordJson(input.Base["workload"]!["attributes"], null, ref canonical) : null,
             Server = Opt(request.Tool.Server),
             Tool = request.Tool.Name,
-            AnnotationsJson = request.Tool.Annotations.Count > 0 ? Json(input.Base["tool"]!["annotations"]) : null,
+            AnnotationsJson = request.Tool.Annotations.Count > 0 ? RecordJson(input.Base["tool"]!["annotations"], null, ref canonical) : null,
             ResourceType = Opt(request.Resource?.Type),
             ResourceId = Opt(request.Resource?.Id),
             ResourceSensitivity = Opt(request.Resource?.Sensitivity),
-            ContextJson = request.Context is { Fields.Count: > 0 } ? Json(input.Base["context"]) : null,
+            ContextJson = request.Context is { Fields.Count: > 0 } ? RecordJson(input.Base["context"], null, ref canonical) : null,
             CredentialId = Opt(c?.Id),
             CredentialKind = c is null ? null : InputBuilder.KindName(c.Kind),
             CredentialIssuedAt = c?.IssuedAt?.ToDateTimeOffset(),
@@ -287,7 +278,7 @@ public sealed class CheckProcessor
             ObligationsJson = obligationsJson,
             PolicyRevision = revision,
             InputHash = input.Hash,
-            MaskedInputJson = MaskedInputJson(input, Json),
+            MaskedInputJson = MaskedInputJson(input, ref canonical),
             EvalMicros = evalMicros,
             Labels = outcome.Labels,
             JsonCanonical = canonical,
@@ -298,17 +289,26 @@ public sealed class CheckProcessor
     /// The input as logged: argument values masked (keys kept), and the session history replaced by its length since
     /// those decisions are rows of their own (the full input is identified by the record's input hash).
     /// </summary>
-    private static string MaskedInputJson(PolicyInput input, Func<JsonNode?, IReadOnlyDictionary<(JsonObject, string), string?>?, string?> json)
+    private static string MaskedInputJson(PolicyInput input, ref bool canonical)
     {
         var doc = input.Base;
         var subs = new Dictionary<(JsonObject, string), string?>();
-        if (doc["tool"] is JsonObject tool) subs[(tool, "arguments")] = json(JsonUtil.Mask(tool["arguments"]), null);
+        if (doc["tool"] is JsonObject tool) subs[(tool, "arguments")] = RecordJson(JsonUtil.Mask(tool["arguments"]), null, ref canonical);
         if (doc["session"] is JsonObject session)
         {
             subs[(session, "history")] = null;
             subs[(session, "history_count")] = input.HistoryCount.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
-        return json(doc, subs)!;
+        return RecordJson(doc, subs, ref canonical);
+    }
+
+    // A record's JSON field, written in the decision log's canonical form directly so the log need not parse it again;
+    // when that form cannot be written (see CanonicalJson.TryWrite), the plain canonical text, and canonical = false.
+    private static string RecordJson(JsonNode? node, IReadOnlyDictionary<(JsonObject, string), string?>? subs, ref bool canonical)
+    {
+        if (CanonicalJson.TryWrite(node, subs, out var text)) return text;
+        canonical = false;
+        return JsonUtil.Canonical(node, subs);
     }
 
     /// <summary>The answer a record stands for (also used to replay an earlier decision for a repeated request_id).</summary>

@@ -85,21 +85,6 @@ public static class InputBuilder
         _ => null,
     };
 
-    /// <summary>One <c>input.session.history</c> entry.</summary>
-    internal static JsonObject HistoryEntry(SessionEvent h) => new()
-    {
-        ["decision_id"] = h.DecisionId,
-        ["tool"] = h.Tool,
-        ["server"] = h.Server ?? "",
-        ["resource"] = new JsonObject
-        {
-            ["type"] = h.ResourceType ?? "", ["id"] = h.ResourceId ?? "", ["sensitivity"] = h.ResourceSensitivity ?? "",
-        },
-        ["decision"] = h.Decision,
-        ["labels"] = new JsonArray(h.Labels.Select(l => (JsonNode?)l).ToArray()),
-        ["time"] = Rfc3339(h.Time),
-    };
-
     /// <summary>RFC 3339 UTC text with nanosecond precision when present (e.g. <c>2026-01-02T03:04:05.123456789Z</c>).</summary>
     public static string Rfc3339(Timestamp ts)
     {

@@ -80,17 +80,8 @@ public static class JsonUtil
     }
 
     /// <summary><see cref="Canonical(JsonNode?, IReadOnlyDictionary{ValueTuple{JsonObject, string}, string?}?)"/> as UTF-8 bytes.</summary>
-    public static byte[] CanonicalUtf8(JsonNode? node, IReadOnlyDictionary<(JsonObject Host, string Key), string?>? substitutions)
-    {
-        var writer = BeginWrite();
-        try
-        {
-            WriteCanonical(writer, node, substitutions);
-            writer.Flush();
-            return t_buffer!.WrittenSpan.ToArray();
-        }
-        finally { EndWrite(); }
-    }
+    public static byte[] CanonicalUtf8(JsonNode? node, IReadOnlyDictionary<(JsonObject Host, string Key), string?>? substitutions) =>
+        CanonicalUtf8(w => WriteCanonical(w, node, substitutions));
 
     /// <summary>UTF-8 bytes of what <paramref name="write"/> writes with the canonical writer's settings (escaping,
     /// no whitespace); the caller writes object members in ordinal key order itself.</summary>

@@ -15,9 +15,9 @@ public sealed record SessionEvent(
     public string Json => System.Text.Encoding.UTF8.GetString(Utf8);
 
     /// <summary>
-    /// This entry as canonical UTF-8 JSON (computed once; hashed into every later input of the session): the bytes
-    /// <see cref="JsonUtil.Canonical(System.Text.Json.Nodes.JsonNode?)"/> gives for <see cref="InputBuilder.HistoryEntry"/>,
-    /// written field by field in sorted key order without building the nodes.
+    /// This entry as canonical UTF-8 JSON (computed once; hashed into every later input of the session):
+    /// <c>{"decision","decision_id","labels":[...],"resource":{"id","sensitivity","type"},"server","time","tool"}</c>,
+    /// absent strings as "", written field by field in sorted key order with the canonical writer's escaping.
     /// </summary>
     internal byte[] Utf8 => _utf8 ??= JsonUtil.CanonicalUtf8(w =>
     {

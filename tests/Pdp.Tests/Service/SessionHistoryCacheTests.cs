@@ -52,7 +52,21 @@ public sealed class SessionHistoryCacheTests
     {
         var ev = new SessionEvent(Guid.CreateVersion7().ToString(), "tool\t1", server, type, id, sensitivity, "deny", labels,
             DateTimeOffset.UnixEpoch.AddDays(20_000).AddTicks(ticks));
-        var expected = JsonUtil.Canonical(InputBuilder.HistoryEntry(ev));
+        // The entry as JSON nodes, written by the general canonical writer: the reference the direct road must match.
+        var entry = new System.Text.Json.Nodes.JsonObject
+        {
+            ["decision_id"] = ev.DecisionId,
+            ["tool"] = ev.Tool,
+            ["server"] = ev.Server ?? "",
+            ["resource"] = new System.Text.Json.Nodes.JsonObject
+            {
+                ["type"] = ev.ResourceType ?? "", ["id"] = ev.ResourceId ?? "", ["sensitivity"] = ev.ResourceSensitivity ?? "",
+            },
+            ["decision"] = ev.Decision,
+            ["labels"] = new System.Text.Json.Nodes.JsonArray(ev.Labels.Select(l => (System.Text.Json.Nodes.JsonNode?)l).ToArray()),
+            ["time"] = InputBuilder.Rfc3339(ev.Time),
+        };
+        var expected = JsonUtil.Canonical(entry);
         Assert.That(System.Text.Encoding.UTF8.GetString(ev.Utf8), Is.EqualTo(expected));
         Assert.That(ev.Json, Is.EqualTo(expected));
         Assert.That(ev.RegoValue, Is.EqualTo(Pdp.Rego.Values.Value.FromJson(System.Text.Encoding.UTF8.GetBytes(expected))));
