@@ -10,7 +10,7 @@ namespace Pdp.DecisionLog;
 /// <see cref="IDecisionLog"/> over PostgreSQL.
 /// <list type="bullet">
 /// <item>Group commit: <see cref="AppendAsync"/> queues the record; a writer lane takes up to
-/// <see cref="DecisionLogOptions.MaxBatch"/> records (waiting at most <see cref="DecisionLogOptions.MaxDelay"/>
+/// <see cref="DecisionLogOptions.MaxBatch"/> records (waiting at most <see cref="DecisionLogOptions.EffectiveMaxDelay"/>
 /// for more), writes them in one transaction (one COPY, text format) and then completes every waiter.
 /// There are <see cref="DecisionLogOptions.WriterLanes"/> lanes, each a thread of its own (not a thread-pool one,
 /// so that under load commits do not queue behind the Checks waiting for them) with its own connection and its
@@ -21,9 +21,12 @@ namespace Pdp.DecisionLog;
 /// chain. Duplicate decision ids are skipped before chaining, so a replay never leaves a gap.</item>
 /// <item>Spool: when a write fails, the batch is appended to the local spool (fsynced) and the waiters complete:
 /// the records are durable. While the spool is not empty, new batches go there too (order is kept). A
-/// background replayer (Polly retry, exponential backoff with jitter) moves the spool into PostgreSQL and
+/// shipper thread (Polly retry, exponential backoff with jitter) moves the spool into PostgreSQL and
 /// empties it. Records spooled before a crash are replayed after the next start. When neither PostgreSQL nor
 /// the spool can take a batch, its appends throw <see cref="AuditUnavailableException"/>.</item>
+/// <item>Journal mode (<see cref="DecisionLogAck.Journal"/>): every batch goes to the spool first and is
+/// acknowledged once fsynced; the shipper moves it into PostgreSQL right after, in batches of up to 2,000
+/// records. If the spool fails, the batch is written to PostgreSQL directly.</item>
 /// </list>
 /// The constructor recovers the spool and starts the background tasks; <see cref="StartAsync"/> (optional)
 /// prepares partitions eagerly. One instance per writer id and per spool directory (the spool is locked).
@@ -44,14 +47,18 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
     private bool _queueClosed;
     private int _idleLanes;
     private int _runningLanes;
-    private readonly SemaphoreSlim _gate = new(1, 1);            // serializes spool access (appends, replay)
-    private readonly SemaphoreSlim _replaySignal = new(0, int.MaxValue);
+    private readonly SemaphoreSlim _gate = new(1, 1);            // serializes spool access (short: no database work)
+    private readonly SemaphoreSlim _drainLock = new(1, 1);       // one drain of the spool into PostgreSQL at a time
+    private readonly AutoResetEvent _shipSignal = new(false);    // something was spooled
     private readonly CancellationTokenSource _stopping = new();
     private readonly PendingIndex _pending = new();
     private readonly ResiliencePipeline _replayRetry;
     private readonly TaskCompletionSource _lanesDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Task _replayTask;
+    private readonly TaskCompletionSource _shipperDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly bool _journal;
+    private readonly TimeSpan _maxDelay;
     private bool _spoolUsable;
+    private volatile bool _closing;
     private long _dbDownUntilTicks;   // UTC ticks; reads skip PostgreSQL until then (set by every failure)
     private int _disposed;
     private int _spooledCount;
@@ -84,9 +91,13 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
         if (!options.ConnectionString.Contains("Timeout", StringComparison.OrdinalIgnoreCase)) csb.Timeout = 3;
         _dataSource = NpgsqlDataSource.Create(csb.ConnectionString);
         WriterId = options.EffectiveWriterId;
-        WriterIds = [.. Enumerable.Range(0, options.WriterLanes).Select(i => i == 0 ? WriterId : $"{WriterId}#{i}")];
+        _journal = options.Acknowledge == DecisionLogAck.Journal;
+        _maxDelay = options.EffectiveMaxDelay;
+        // Journal mode needs one lane: it only appends to the spool, and the shipper writes one chain.
+        var lanes = _journal ? 1 : options.WriterLanes;
+        WriterIds = [.. Enumerable.Range(0, lanes).Select(i => i == 0 ? WriterId : $"{WriterId}#{i}")];
         _lanes = [.. WriterIds.Select(id => new Lane(new DecisionStore(_dataSource, id)))];
-        _spool = new Spool(options.SpoolDirectory);
+        _spool = new Spool(options.SpoolDirectory, options.SpoolSegmentBytes);
         try
         {
             var recovered = _spool.Open(line => _logger.LogError("Decision spool: unreadable line skipped: {Line}", line),
@@ -96,7 +107,7 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
             _spooledCount = recovered.Count; // at most the index capacity: a count for tests and metrics, not exact
             if (_spool.HasPending)
                 _logger.LogWarning("Decision spool {Path} holds records from a previous run ({Count} or more); replaying",
-                    _spool.FilePath, recovered.Count);
+                    _spool.DirectoryPath, recovered.Count);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -125,8 +136,8 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
             var lane = _lanes[i];
             new Thread(() => LaneLoop(lane)) { IsBackground = true, Name = $"pdp-decision-writer-{i}" }.Start();
         }
-        _replayTask = Task.Run(ReplayLoopAsync);
-        if (_spool.HasPending) _replaySignal.Release();
+        new Thread(ShipperLoop) { IsBackground = true, Name = "pdp-decision-shipper" }.Start();
+        if (_spool.HasPending) _shipSignal.Set();
     }
 
     /// <summary>The id of this log's first hash chain (<see cref="DecisionLogOptions.EffectiveWriterId"/>).</summary>
@@ -137,6 +148,9 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
     /// <c>WriterId#2</c>, ... Each is one chain for <c>pdp verify-log</c>.
     /// </summary>
     public IReadOnlyList<string> WriterIds { get; }
+
+    /// <summary>When this log acknowledges appends (<see cref="DecisionLogOptions.Acknowledge"/>).</summary>
+    public DecisionLogAck Acknowledge => _journal ? DecisionLogAck.Journal : DecisionLogAck.Commit;
 
     /// <summary>Records acknowledged through the spool and not yet replayed into PostgreSQL.</summary>
     public int SpooledCount => Volatile.Read(ref _spooledCount);
@@ -255,17 +269,16 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
             Monitor.PulseAll(_queueLock);
         }
         await _lanesDone.Task;
-        if (_spool.HasPending)
-        {
-            try { await DrainSpoolOffPoolAsync(CancellationToken.None); }
-            catch (Exception e) { _logger.LogWarning("Decision spool kept for the next start: {Error}", e.Message); }
-        }
+        _closing = true;   // the last drain may empty the spool directory, also in journal mode
+        try { await DrainSpoolOffPoolAsync(CancellationToken.None); }
+        catch (Exception e) { _logger.LogWarning("Decision spool kept for the next start: {Error}", e.Message); }
         _stopping.Cancel();
-        try { await _replayTask; } catch (OperationCanceledException) { }
+        await _shipperDone.Task;
         _spool.Dispose();
         foreach (var lane in _lanes) lane.Store.Dispose();
         await _dataSource.DisposeAsync();
         _stopping.Dispose();
+        _shipSignal.Dispose();
     }
 
     // Writes go to the spool while it holds records (keeps their order) or while PostgreSQL recently failed.
@@ -310,10 +323,10 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
                     lane.Current = current = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                     TakeLocked(lane, batch, ref others);
                 }
-                if (batch.Count < _options.MaxBatch && _options.MaxDelay > TimeSpan.Zero)
+                if (batch.Count < _options.MaxBatch && _maxDelay > TimeSpan.Zero)
                 {
                     // Give concurrent callers a moment to join this transaction (group commit).
-                    Thread.Sleep(_options.MaxDelay);
+                    Thread.Sleep(_maxDelay);
                     lock (_queueLock) TakeLocked(lane, batch, ref others);
                 }
                 try
@@ -353,55 +366,20 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
     {
         var records = new List<DecisionRecord>(batch.Count);
         foreach (var p in batch) if (p.Record is not null) records.Add(p.Record);
-        Exception? failure = null;
+        Exception? dbError = null, spoolError = null;
         var durable = records.Count == 0;
-        if (!durable && !DbKnownDown)
-        {
-            lane.Lock.Wait();
-            try
-            {
-                lane.Store.InsertBatch(records, _options.WriteTimeout);
-                _pending.Remove(records);
-                durable = true;
-            }
-            catch (Exception e)
-            {
-                _logger.LogWarning("Decision log: PostgreSQL write of {Count} records failed, spooling: {Error}", records.Count, e.Message);
-                failure = e;
-                MarkDbFailed();
-            }
-            finally
-            {
-                lane.Lock.Release();
-            }
-        }
+        // Commit mode: PostgreSQL, then the spool. Journal mode: the spool, then PostgreSQL.
+        if (!durable && _journal) durable = TrySpool(records, out spoolError);
+        if (!durable && !(_journal ? DbRecentlyFailed : DbKnownDown)) durable = TryDatabase(lane, records, out dbError);
+        if (!durable && !_journal) durable = TrySpool(records, out spoolError);
+        Exception? failure = null;
         if (!durable)
         {
-            _gate.Wait();
-            try
-            {
-                if (!_spoolUsable)
-                {
-                    _spool.Open();
-                    _spoolUsable = true;
-                }
-                _spool.Append(records);
-                Interlocked.Add(ref _spooledCount, records.Count);
-                durable = true;
-                failure = null;
-                _replaySignal.Release();
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
-            {
-                failure = new AuditUnavailableException(
-                    $"decision not durable: PostgreSQL failed ({failure?.Message ?? "marked down"}) and the spool failed ({e.Message})", e);
-                _pending.Remove(records);
-                _logger.LogError("Decision log: {Error}", failure.Message);
-            }
-            finally
-            {
-                _gate.Release();
-            }
+            failure = new AuditUnavailableException(
+                $"decision not durable: PostgreSQL failed ({dbError?.Message ?? "marked down"}) and the spool failed ({spoolError?.Message ?? "not tried"})",
+                spoolError ?? dbError);
+            _pending.Remove(records);
+            _logger.LogError("Decision log: {Error}", failure.Message);
         }
         foreach (var p in batch)
         {
@@ -416,61 +394,146 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
         }
     }
 
-    private async Task ReplayLoopAsync()
+    // Inserts the batch through the lane's store; false (and the error) when PostgreSQL fails or times out.
+    private bool TryDatabase(Lane lane, List<DecisionRecord> records, out Exception? error)
+    {
+        error = null;
+        lane.Lock.Wait();
+        try
+        {
+            lane.Store.InsertBatch(records, _options.WriteTimeout);
+            _pending.Remove(records);
+            return true;
+        }
+        catch (Exception e)
+        {
+            _logger.LogWarning("Decision log: PostgreSQL write of {Count} records failed{Next}: {Error}", records.Count,
+                _journal ? "" : ", spooling", e.Message);
+            error = e;
+            MarkDbFailed();
+            return false;
+        }
+        finally
+        {
+            lane.Lock.Release();
+        }
+    }
+
+    // Appends the batch to the spool (fsynced) and wakes the shipper; false (and the error) when the spool fails.
+    private bool TrySpool(List<DecisionRecord> records, out Exception? error)
+    {
+        error = null;
+        _gate.Wait();
+        try
+        {
+            if (!_spoolUsable)
+            {
+                _spool.Open();
+                _spoolUsable = true;
+            }
+            _spool.Append(records);
+            Interlocked.Add(ref _spooledCount, records.Count);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            if (_journal) _logger.LogWarning("Decision log: spool append of {Count} records failed, writing to PostgreSQL: {Error}", records.Count, e.Message);
+            error = e;
+            return false;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+        _shipSignal.Set();
+        return true;
+    }
+
+    // The shipper: a thread of its own that moves the spool into PostgreSQL whenever something was spooled (and
+    // every MaxReplayDelay in case a signal was missed), retrying with backoff while PostgreSQL fails.
+    private void ShipperLoop()
     {
         var ct = _stopping.Token;
-        while (!ct.IsCancellationRequested)
+        WaitHandle[] wake = [_shipSignal, ct.WaitHandle];
+        try
         {
-            try
+            while (!ct.IsCancellationRequested)
             {
-                await _replaySignal.WaitAsync(_options.MaxReplayDelay, ct);
-                if (!_spool.HasPending) continue;
-                await _replayRetry.ExecuteAsync(async token => await DrainSpoolOffPoolAsync(token), ct);
+                try
+                {
+                    WaitHandle.WaitAny(wake, _options.MaxReplayDelay);
+                    if (ct.IsCancellationRequested || !_spool.HasPending) continue;
+                    // Journal mode: let records gather so PostgreSQL gets large batches (less CPU per row, fewer
+                    // wake-ups); nobody waits for them, a flush drains at once.
+                    if (_journal && _options.ShipDelay > TimeSpan.Zero && ct.WaitHandle.WaitOne(_options.ShipDelay)) return;
+                    // Journal mode ships one chunk per wake-up, so that every batch had ShipDelay to gather.
+                    _replayRetry.Execute(token => DrainSpool(untilEmpty: !_journal, token), ct);
+                }
+                catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception e)
+                {
+                    _logger.LogError(e, "Decision spool shipper: unexpected error");
+                }
             }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                _logger.LogError(e, "Decision spool replayer: unexpected error");
-            }
+        }
+        finally
+        {
+            _shipperDone.TrySetResult();
         }
     }
 
     // The drain is synchronous (the store's insert side is) and may take seconds after an outage: it runs on a thread
     // of its own, never on a pool thread the Checks need (the pool does not grow by hill climbing, see Pdp.csproj).
     private Task DrainSpoolOffPoolAsync(CancellationToken ct) =>
-        Task.Factory.StartNew(() => DrainSpool(ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        Task.Factory.StartNew(() => DrainSpool(untilEmpty: true, ct), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
-    /// <summary>Moves the spool into PostgreSQL chunk by chunk, then empties it. Throws on a database error.</summary>
-    private void DrainSpool(CancellationToken ct)
+    /// <summary>
+    /// Moves the spool into PostgreSQL chunk by chunk (through lane 0's chain); unless <paramref name="untilEmpty"/>,
+    /// stops after a chunk smaller than the largest. Once all is shipped it empties the spool (in journal mode
+    /// only at shutdown: while serving, fully shipped segments are deleted as the spool rotates). Throws on a
+    /// database error; what was shipped stays shipped. Appends go on meanwhile: the spool lock is held only to read
+    /// a chunk and to advance past it, never across a database write.
+    /// </summary>
+    private void DrainSpool(bool untilEmpty, CancellationToken ct)
     {
-        while (true)
+        _drainLock.Wait(ct);
+        try
         {
-            _gate.Wait(ct);
-            try
+            while (true)
             {
-                if (!_spool.HasPending)
+                List<DecisionRecord> records;
+                Spool.Position next;
+                _gate.Wait(ct);
+                try
                 {
-                    if (_spoolUsable && new FileInfo(_spool.FilePath) is { Exists: true, Length: > 0 })
+                    if (!_spool.HasPending)
                     {
-                        _spool.Reset();
-                        Volatile.Write(ref _spooledCount, 0);
-                        _logger.LogInformation("Decision spool replayed into PostgreSQL and emptied");
+                        if (_spoolUsable && (!_journal || _closing) && _spool.FileBytes > 0)
+                        {
+                            _spool.Reset();
+                            Volatile.Write(ref _spooledCount, 0);
+                            if (!_journal) _logger.LogInformation("Decision spool replayed into PostgreSQL and emptied");
+                        }
+                        Interlocked.Exchange(ref _dbDownUntilTicks, 0);
+                        return;
                     }
-                    Interlocked.Exchange(ref _dbDownUntilTicks, 0);
-                    return;
+                    (records, next) = _spool.ReadNext(ReplayChunk, line => _logger.LogError("Decision spool: unreadable line skipped: {Line}", line));
                 }
-                var (records, next) = _spool.ReadNext(ReplayChunk, line => _logger.LogError("Decision spool: unreadable line skipped: {Line}", line));
+                finally
+                {
+                    _gate.Release();
+                }
                 if (records.Count > 0)
                 {
-                    // Through lane 0's chain: its lock keeps the lane's own thread off the store meanwhile.
+                    // Lane 0's lock keeps the lane's own thread off the store meanwhile.
                     var lane = _lanes[0];
                     lane.Lock.Wait(ct);
                     try
                     {
-                        lane.Store.InsertBatch(records, _options.WriteTimeout * 4, expectDuplicates: true);
+                        // a journal holds only new records, except after a crash (the fast path then falls back)
+                        lane.Store.InsertBatch(records, _options.WriteTimeout * 4, expectDuplicates: !_journal);
                     }
                     catch
                     {
@@ -484,12 +547,15 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
                     _pending.Remove(records);
                     Interlocked.Add(ref _spooledCount, -records.Count);
                 }
-                _spool.Advance(next);
+                _gate.Wait(CancellationToken.None);   // shipped: always record it, or it is shipped again
+                try { _spool.Advance(next); }
+                finally { _gate.Release(); }
+                if (!untilEmpty && records.Count < ReplayChunk) return;
             }
-            finally
-            {
-                _gate.Release();
-            }
+        }
+        finally
+        {
+            _drainLock.Release();
         }
     }
 

@@ -1,69 +1,141 @@
-using System.Text;
+using System.Buffers;
+using System.Globalization;
 using System.Text.Json;
 
 namespace Pdp.DecisionLog;
 
 /// <summary>
-/// The local spool: an append-only file <c>decisions.spool.jsonl</c> (one JSON <see cref="DecisionRecord"/> per
-/// line) that holds records while PostgreSQL cannot take them. <see cref="Append"/> returns only after
-/// <c>fsync</c>. Records are read back in order from a replay offset; <see cref="Reset"/> empties the file once
-/// everything is in PostgreSQL. A lock file keeps a second process off the same spool directory.
-/// Not thread safe: the caller serializes access.
+/// The local spool: append-only segment files <c>decisions-NNNNNN.spool.jsonl</c> (one JSON
+/// <see cref="DecisionRecord"/> per line, numbered in write order) holding records not yet in PostgreSQL: while
+/// PostgreSQL cannot take them, or always in journal mode (<see cref="DecisionLogAck.Journal"/>).
+/// <see cref="Append"/> returns only after <c>fsync</c>. Records are read back in order from a replay position;
+/// a segment is deleted once everything in it is replayed, and writing moves on to a new segment once the current
+/// one reaches <see cref="SegmentBytes"/>, so the spool stays small under continuous load although it is never
+/// empty. A file <c>decisions.spool.jsonl</c> left by an older PDP is replayed first. A lock file keeps a second
+/// process off the same directory.
+/// The records appended while this process runs are also kept in memory (up to <see cref="RecentCapacity"/>) as
+/// long as they cover everything not yet replayed, so that in journal mode <see cref="ReadNext"/> hands them back
+/// without reading and parsing the files; after a restart, or when the memory bound was passed, it reads the files
+/// until it has caught up.
+/// Not thread safe: the caller serializes access (<see cref="HasPending"/> may be read from any thread).
 /// </summary>
 internal sealed class Spool : IDisposable
 {
-    /// <summary>Name of the spool file inside the spool directory.</summary>
-    public const string FileName = "decisions.spool.jsonl";
+    /// <summary>The single spool file of PDPs before segments; still replayed (as segment 0) when found.</summary>
+    public const string LegacyFileName = "decisions.spool.jsonl";
+    private const string SegmentPrefix = "decisions-";
+    private const string SegmentSuffix = ".spool.jsonl";
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
     private readonly string _directory;
+    private readonly List<Segment> _segments = [];   // oldest first; the last one takes appends
+    private readonly ArrayBufferWriter<byte> _buffer = new(64 * 1024);
+    private readonly Utf8JsonWriter _json;
     private FileStream? _lock;
-    private long _length;       // bytes of complete lines in the file
-    private long _replayOffset; // bytes already replayed into PostgreSQL
+    private FileStream? _writer;      // open on the last segment
+    private long _lastNumber;         // never reused while open, so a stale Position cannot name a new segment
+    private long _replayOffset;       // bytes of _segments[0] already replayed
+    private long _appendedBytes;      // since Open, over all segments (HasPending compares the two)
+    private long _replayedBytes;
+    // Records not yet replayed, with the position just past each, when _recentValid: then they are exactly
+    // everything between the replay position and the end (oldest at _recentHead).
+    private readonly List<(DecisionRecord Record, Position End)> _recent = [];
+    private int _recentHead;
+    private bool _recentValid;
 
-    /// <summary>Full path of the spool file.</summary>
-    public string FilePath { get; }
+    /// <summary>Most records kept in memory for replay; beyond it replay reads the files. Default 50,000.</summary>
+    public int RecentCapacity { get; }
 
-    /// <summary>True while some spooled records are not yet replayed.</summary>
-    public bool HasPending => _length > _replayOffset;
+    private sealed class Segment(long number, string path, long length)
+    {
+        public readonly long Number = number;
+        public readonly string Path = path;
+        public long Length = length;  // bytes of complete lines
+    }
+
+    /// <summary>A replay position: a segment number and a byte offset in it.</summary>
+    public readonly record struct Position(long Segment, long Offset);
+
+    /// <summary>The spool directory (full path).</summary>
+    public string DirectoryPath => _directory;
+
+    /// <summary>Size in bytes at which appends move on to a new segment. Default 16 MiB.</summary>
+    public long SegmentBytes { get; }
+
+    /// <summary>True while some spooled records are not yet replayed. Safe to read from any thread.</summary>
+    public bool HasPending => Interlocked.Read(ref _appendedBytes) > Interlocked.Read(ref _replayedBytes);
 
     /// <summary>Uses <paramref name="directory"/>; nothing touches the disk until <see cref="Open"/>.</summary>
-    public Spool(string directory)
+    public Spool(string directory, long segmentBytes = 16 << 20, int recentCapacity = 50_000)
     {
-        _directory = Path.GetFullPath(directory);
-        FilePath = Path.Combine(_directory, FileName);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(segmentBytes);
+        ArgumentOutOfRangeException.ThrowIfNegative(recentCapacity);
+        RecentCapacity = recentCapacity;
+        _directory = System.IO.Path.GetFullPath(directory);
+        SegmentBytes = segmentBytes;
+        _json = new Utf8JsonWriter(_buffer);
+    }
+
+    /// <summary>The segment files of <paramref name="directory"/> in replay order (the legacy file first).</summary>
+    public static IReadOnlyList<string> SegmentFiles(string directory) =>
+        [.. FindSegments(System.IO.Path.GetFullPath(directory)).Select(s => s.Path)];
+
+    private static List<Segment> FindSegments(string directory)
+    {
+        var found = new List<Segment>();
+        if (!Directory.Exists(directory)) return found;
+        var legacy = System.IO.Path.Combine(directory, LegacyFileName);
+        if (File.Exists(legacy)) found.Add(new Segment(0, legacy, 0));
+        foreach (var path in Directory.EnumerateFiles(directory, SegmentPrefix + "*" + SegmentSuffix))
+        {
+            var name = System.IO.Path.GetFileName(path);
+            var digits = name[SegmentPrefix.Length..^SegmentSuffix.Length];
+            if (long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0)
+                found.Add(new Segment(n, path, 0));
+        }
+        found.Sort((a, b) => a.Number.CompareTo(b.Number));
+        return found;
     }
 
     /// <summary>
-    /// Creates the directory, takes the lock, drops a torn last line left by a crash (it was never acknowledged)
-    /// and returns up to <paramref name="maxRecords"/> of the records still in the file (the rest stay in the file
-    /// and are replayed all the same; the file is never loaded whole). Throws <see cref="IOException"/> or
+    /// Creates the directory, takes the lock, drops a torn last line of each segment left by a crash (it was never
+    /// acknowledged) and returns up to <paramref name="maxRecords"/> of the records still spooled (the rest stay
+    /// in the files and are replayed all the same; nothing is loaded whole). Throws <see cref="IOException"/> or
     /// <see cref="UnauthorizedAccessException"/> when the directory is unusable.
     /// </summary>
     public List<DecisionRecord> Open(Action<string>? onBadLine = null, int maxRecords = int.MaxValue)
     {
         Directory.CreateDirectory(_directory);
-        _lock ??= new FileStream(Path.Combine(_directory, "spool.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        _length = _replayOffset = 0;
-        if (!File.Exists(FilePath)) return [];
-        using (var fs = new FileStream(FilePath, FileMode.Open, FileAccess.ReadWrite, FileShare.Read))
+        _lock ??= new FileStream(System.IO.Path.Combine(_directory, "spool.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        CloseWriter();
+        _segments.Clear();
+        _replayOffset = 0;
+        _segments.AddRange(FindSegments(_directory));
+        _lastNumber = _segments.Count == 0 ? 0 : _segments[^1].Number;
+        foreach (var s in _segments)
         {
+            using var fs = new FileStream(s.Path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
             var end = EndOfLastLine(fs);
             if (end < fs.Length)
             {
                 fs.SetLength(end);
                 fs.Flush(true);
             }
-            _length = end;
+            s.Length = end;
         }
+        Interlocked.Exchange(ref _replayedBytes, 0);
+        Interlocked.Exchange(ref _appendedBytes, _segments.Sum(s => s.Length));
+        ClearRecent(valid: !HasPending);
         var records = new List<DecisionRecord>();
-        var offset = 0L;
-        while (offset < _length && records.Count < maxRecords)
+        foreach (var s in _segments)
         {
-            var (chunk, next) = ReadAt(offset, Math.Min(10_000, maxRecords - records.Count), onBadLine);
-            records.AddRange(chunk);
-            if (next == offset) break;
-            offset = next;
+            var offset = 0L;
+            while (offset < s.Length && records.Count < maxRecords)
+            {
+                var (chunk, next) = ReadAt(s, offset, Math.Min(10_000, maxRecords - records.Count), onBadLine);
+                records.AddRange(chunk);
+                if (next == offset) break;
+                offset = next;
+            }
         }
         return records;
     }
@@ -85,62 +157,172 @@ internal sealed class Spool : IDisposable
         return 0;
     }
 
-    /// <summary>Appends the records as JSON lines and fsyncs. On failure the file is cut back and the error rethrown.</summary>
-    public void Append(IEnumerable<DecisionRecord> records)
+    /// <summary>
+    /// Appends the records as JSON lines and fsyncs. On failure the segment is cut back to its last complete
+    /// line and the error (<see cref="IOException"/>, <see cref="UnauthorizedAccessException"/>) rethrown.
+    /// </summary>
+    public void Append(IReadOnlyList<DecisionRecord> records)
     {
-        var sb = new StringBuilder();
-        foreach (var r in records) sb.Append(JsonSerializer.Serialize(r, Json)).Append('\n');
-        var data = Encoding.UTF8.GetBytes(sb.ToString());
+        if (records.Count == 0) return;
+        _buffer.ResetWrittenCount();
+        Span<int> ends = records.Count <= 256 ? stackalloc int[records.Count] : new int[records.Count];
+        for (var i = 0; i < records.Count; i++)
+        {
+            _json.Reset();
+            JsonSerializer.Serialize(_json, records[i], SpoolJsonContext.Default.DecisionRecord);
+            _json.Flush();
+            _buffer.GetSpan(1)[0] = (byte)'\n';
+            _buffer.Advance(1);
+            ends[i] = _buffer.WrittenCount;
+        }
         Directory.CreateDirectory(_directory);
-        using var fs = new FileStream(FilePath, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read);
+        if (_segments.Count == 0 || _segments[^1].Length >= SegmentBytes || _segments[^1].Number == 0)
+        {
+            // a new segment (never append to a legacy file: its name does not say where it falls in order)
+            CloseWriter();
+            var number = ++_lastNumber;
+            _segments.Add(new Segment(number, System.IO.Path.Combine(_directory, $"{SegmentPrefix}{number:D6}{SegmentSuffix}"), 0));
+        }
+        var segment = _segments[^1];
         try
         {
-            fs.Position = _length;
-            fs.Write(data);
-            fs.Flush(true);
+            _writer ??= new FileStream(segment.Path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, 1, FileOptions.None);
+            _writer.Position = segment.Length;
+            _writer.Write(_buffer.WrittenSpan);
+            _writer.Flush(true);
         }
         catch
         {
-            try { fs.SetLength(_length); } catch { /* the torn tail is dropped at the next Open */ }
+            try { _writer?.SetLength(segment.Length); } catch { /* the torn tail is dropped at the next Open */ }
+            CloseWriter();
             throw;
         }
-        _length += data.Length;
+        if (_recentValid && _recent.Count - _recentHead + records.Count <= RecentCapacity)
+        {
+            for (var i = 0; i < records.Count; i++) _recent.Add((records[i], new Position(segment.Number, segment.Length + ends[i])));
+        }
+        else if (_recentValid)
+        {
+            ClearRecent(valid: false);   // too many waiting: replay reads the files until it catches up
+        }
+        segment.Length += _buffer.WrittenCount;
+        Interlocked.Add(ref _appendedBytes, _buffer.WrittenCount);
+        if (_buffer.Capacity > 4 << 20) _buffer.Clear();   // do not keep a huge buffer after a huge batch
     }
 
-    /// <summary>Up to <paramref name="max"/> records after the replay offset, and the offset just past them.</summary>
-    public (List<DecisionRecord> Records, long NextOffset) ReadNext(int max, Action<string>? onBadLine = null) =>
-        HasPending ? ReadAt(_replayOffset, max, onBadLine) : ([], _replayOffset);
-
-    private (List<DecisionRecord> Records, long NextOffset) ReadAt(long offset, int max, Action<string>? onBadLine)
+    /// <summary>
+    /// Up to <paramref name="max"/> records after the replay position, and the position just past them (pass it
+    /// to <see cref="Advance"/> once they are in PostgreSQL). Reads on across segments until it has
+    /// <paramref name="max"/> records or reaches the end.
+    /// </summary>
+    public (List<DecisionRecord> Records, Position Next) ReadNext(int max, Action<string>? onBadLine = null)
     {
-        using var fs = new FileStream(FilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        // Read a window, not the whole remainder (a long outage can leave a large spool); grow it only when
+        if (_recentValid && _recent.Count > _recentHead)
+        {
+            var n = Math.Min(max, _recent.Count - _recentHead);
+            var taken = new List<DecisionRecord>(n);
+            for (var i = 0; i < n; i++) taken.Add(_recent[_recentHead + i].Record);
+            return (taken, _recent[_recentHead + n - 1].End);
+        }
+        var records = new List<DecisionRecord>();
+        var next = _segments.Count == 0 ? new Position(0, 0) : new Position(_segments[0].Number, _replayOffset);
+        for (var i = 0; i < _segments.Count && records.Count < max; i++)
+        {
+            var s = _segments[i];
+            var offset = i == 0 ? _replayOffset : 0;
+            if (offset < s.Length)
+            {
+                var (chunk, end) = ReadAt(s, offset, max - records.Count, onBadLine);
+                records.AddRange(chunk);
+                offset = end;
+            }
+            next = new Position(s.Number, offset);
+            if (offset < s.Length) break;   // stopped inside this segment (enough records)
+        }
+        return (records, next);
+    }
+
+    private static (List<DecisionRecord> Records, long NextOffset) ReadAt(Segment s, long offset, int max, Action<string>? onBadLine)
+    {
+        using var fs = new FileStream(s.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        // Read a window, not the whole remainder (a long outage can leave a large segment); grow it only when
         // not even one complete line fits.
-        var window = (int)Math.Min(_length - offset, 4 << 20);
+        var window = (int)Math.Min(s.Length - offset, 4 << 20);
         while (true)
         {
             fs.Position = offset;
             var buf = new byte[window];
             fs.ReadExactly(buf);
             var (records, consumed) = Parse(buf, max, onBadLine);
-            if (consumed > 0 || window == _length - offset) return (records, offset + consumed);
-            window = (int)Math.Min(_length - offset, (long)window * 2);
+            if (consumed > 0 || window == s.Length - offset) return (records, offset + consumed);
+            window = (int)Math.Min(s.Length - offset, (long)window * 2);
         }
     }
 
-    /// <summary>Marks everything before <paramref name="offset"/> as replayed.</summary>
-    public void Advance(long offset) => _replayOffset = Math.Min(offset, _length);
+    /// <summary>
+    /// Marks everything before <paramref name="position"/> as replayed and deletes the segments that are wholly
+    /// replayed (except the one taking appends). A position behind the current one is ignored.
+    /// </summary>
+    public void Advance(Position position)
+    {
+        AdvanceFiles(position);
+        if (_recentValid)
+        {
+            while (_recentHead < _recent.Count && !IsAfter(_recent[_recentHead].End, position)) _recentHead++;
+            if (_recentHead == _recent.Count || _recentHead > 4096) { _recent.RemoveRange(0, _recentHead); _recentHead = 0; }
+        }
+        else if (!HasPending)
+        {
+            ClearRecent(valid: true);   // caught up with the files: from now on appends are replayed from memory
+        }
+    }
 
-    /// <summary>Empties the spool file (everything was replayed) and fsyncs.</summary>
+    private static bool IsAfter(Position a, Position b) => a.Segment > b.Segment || (a.Segment == b.Segment && a.Offset > b.Offset);
+
+    private void ClearRecent(bool valid)
+    {
+        _recent.Clear();
+        _recentHead = 0;
+        _recentValid = valid;
+    }
+
+    private void AdvanceFiles(Position position)
+    {
+        while (_segments.Count > 0)
+        {
+            var first = _segments[0];
+            if (first.Number > position.Segment) return;
+            var offset = first.Number == position.Segment ? Math.Min(position.Offset, first.Length) : first.Length;
+            if (offset > _replayOffset)
+            {
+                Interlocked.Add(ref _replayedBytes, offset - _replayOffset);
+                _replayOffset = offset;
+            }
+            if (_replayOffset < first.Length || _segments.Count == 1) return;
+            // wholly replayed and no longer written: delete it (if the deletion is lost in a crash, its records
+            // are replayed again, which is harmless: inserts are idempotent on decision_id)
+            File.Delete(first.Path);
+            _segments.RemoveAt(0);
+            _replayOffset = 0;
+        }
+    }
+
+    /// <summary>
+    /// Deletes every segment: call only when everything is replayed (<see cref="HasPending"/> false). The next
+    /// append starts a new segment.
+    /// </summary>
     public void Reset()
     {
-        using (var fs = new FileStream(FilePath, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read))
-        {
-            fs.SetLength(0);
-            fs.Flush(true);
-        }
-        _length = _replayOffset = 0;
+        CloseWriter();
+        foreach (var s in _segments) File.Delete(s.Path);
+        _segments.Clear();
+        _replayOffset = 0;
+        Interlocked.Exchange(ref _replayedBytes, Interlocked.Read(ref _appendedBytes));
+        ClearRecent(valid: true);
     }
+
+    /// <summary>Bytes held in segment files (replayed or not).</summary>
+    public long FileBytes => _segments.Sum(s => s.Length);
 
     private static (List<DecisionRecord>, long) Parse(ReadOnlySpan<byte> data, int max, Action<string>? onBadLine)
     {
@@ -155,22 +337,35 @@ internal sealed class Spool : IDisposable
             if (line.IsEmpty) continue;
             try
             {
-                var r = JsonSerializer.Deserialize<DecisionRecord>(line, Json);
+                var r = JsonSerializer.Deserialize(line, SpoolJsonContext.Default.DecisionRecord);
                 if (r is not null) list.Add(r);
             }
             catch (JsonException e)
             {
                 // A corrupt line cannot be replayed; report it and go on so the rest is not blocked.
-                onBadLine?.Invoke($"{e.Message}: {Encoding.UTF8.GetString(line[..Math.Min(line.Length, 200)])}");
+                onBadLine?.Invoke($"{e.Message}: {System.Text.Encoding.UTF8.GetString(line[..Math.Min(line.Length, 200)])}");
             }
         }
         return (list, pos);
     }
 
+    private void CloseWriter()
+    {
+        try { _writer?.Dispose(); }
+        catch (IOException) { /* closing a file whose last write failed; it is reopened for the next append */ }
+        _writer = null;
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {
+        CloseWriter();
+        _json.Dispose();
         _lock?.Dispose();
         _lock = null;
     }
 }
+
+/// <summary>Source-generated JSON of spool lines (no reflection on the append path).</summary>
+[System.Text.Json.Serialization.JsonSerializable(typeof(DecisionRecord))]
+internal sealed partial class SpoolJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

@@ -2,7 +2,7 @@ using Pdp.DecisionLog;
 
 namespace Pdp.Tests.DecisionLog;
 
-/// <summary>The spool file on its own: order, replay windows, torn tails, reset, the directory lock.</summary>
+/// <summary>The spool on its own: order, replay windows, segments, torn tails, reset, the directory lock.</summary>
 public class SpoolFileTests
 {
     private string _dir = null!;
@@ -17,13 +17,13 @@ public class SpoolFileTests
     }
 
     [Test]
-    public void Records_come_back_in_order_in_chunks_and_reset_empties_the_file()
+    public void Records_come_back_in_order_in_chunks_and_reset_empties_the_spool()
     {
         var records = Enumerable.Range(0, 25).Select(i => DecisionChain.Normalize(TestRecords.Full($"spool-{i:D2}"))).ToList();
         using var spool = new Spool(_dir);
         Assert.That(spool.Open(), Is.Empty);
-        spool.Append(records.Take(10));
-        spool.Append(records.Skip(10));
+        spool.Append([.. records.Take(10)]);
+        spool.Append([.. records.Skip(10)]);
         Assert.That(spool.HasPending, Is.True);
 
         var back = new List<DecisionRecord>();
@@ -37,7 +37,7 @@ public class SpoolFileTests
         Assert.That(back.Select(r => r.DecisionId), Is.EqualTo(records.Select(r => r.DecisionId)));
         Assert.That(DecisionChain.FirstDifference(back[3], records[3]), Is.Null, "every field survives the spool");
         spool.Reset();
-        Assert.That(new FileInfo(spool.FilePath).Length, Is.Zero);
+        Assert.That(Spool.SegmentFiles(_dir), Is.Empty);
     }
 
     [Test]
@@ -48,7 +48,7 @@ public class SpoolFileTests
             spool.Open();
             spool.Append([DecisionChain.Normalize(TestRecords.Full("a"))]);
         }
-        var path = Path.Combine(_dir, Spool.FileName);
+        var path = Spool.SegmentFiles(_dir).Single();
         File.AppendAllText(path, "garbage line\n");
         using (var spool = new Spool(_dir))
         {
@@ -85,12 +85,105 @@ public class SpoolFileTests
             spool.Open();
             spool.Append([DecisionChain.Normalize(TestRecords.Full("kept"))]);
         }
-        var path = Path.Combine(_dir, Spool.FileName);
+        var path = Spool.SegmentFiles(_dir).Single();
         var complete = new FileInfo(path).Length;
         File.AppendAllText(path, "{\"DecisionId\":\"torn\",\"blob\":\"" + new string('y', 300_000));
         using var again = new Spool(_dir);
         Assert.That(again.Open().Select(r => r.DecisionId), Is.EqualTo(new[] { "kept" }));
         Assert.That(new FileInfo(path).Length, Is.EqualTo(complete));
+    }
+
+    [Test]
+    public void Appends_move_to_a_new_segment_and_replayed_segments_are_deleted()
+    {
+        var records = Enumerable.Range(0, 40).Select(i => DecisionChain.Normalize(TestRecords.Full($"seg-{i:D2}"))).ToList();
+        using var spool = new Spool(_dir, segmentBytes: 4096);
+        spool.Open();
+        var back = new List<DecisionRecord>();
+        var mostFiles = 0;
+        // appends and replay interleave, as under continuous load in journal mode
+        for (var i = 0; i < records.Count; i += 4)
+        {
+            spool.Append(records.GetRange(i, 4));
+            mostFiles = Math.Max(mostFiles, Spool.SegmentFiles(_dir).Count);
+            var (chunk, next) = spool.ReadNext(3);
+            back.AddRange(chunk);
+            spool.Advance(next);
+        }
+        while (spool.HasPending)
+        {
+            var (chunk, next) = spool.ReadNext(3);
+            back.AddRange(chunk);
+            spool.Advance(next);
+        }
+        Assert.That(back.Select(r => r.DecisionId), Is.EqualTo(records.Select(r => r.DecisionId)), "in order, each once");
+        Assert.That(mostFiles, Is.GreaterThan(1), "the records did not fit one 4 KB segment");
+        Assert.That(Spool.SegmentFiles(_dir), Has.Count.EqualTo(1), "only the segment taking appends is left");
+        Assert.That(spool.ReadNext(10).Records, Is.Empty);
+    }
+
+    [Test]
+    public void Segments_left_by_a_crash_are_replayed_in_order_after_the_legacy_file()
+    {
+        var records = Enumerable.Range(0, 12).Select(i => DecisionChain.Normalize(TestRecords.Full($"old-{i:D2}"))).ToList();
+        using (var spool = new Spool(_dir, segmentBytes: 4096))
+        {
+            spool.Open();
+            spool.Append(records.GetRange(0, 2));
+        }
+        // the file of an older PDP, which had one spool file: it holds the oldest records
+        File.Move(Spool.SegmentFiles(_dir).Single(), Path.Combine(_dir, Spool.LegacyFileName));
+        using (var spool = new Spool(_dir, segmentBytes: 4096))
+        {
+            Assert.That(spool.Open().Select(r => r.DecisionId), Is.EqualTo(records.Take(2).Select(r => r.DecisionId)));
+            for (var i = 2; i < records.Count; i += 2) spool.Append(records.GetRange(i, 2));
+        }
+        Assert.That(Spool.SegmentFiles(_dir), Has.Count.GreaterThan(2));
+        Assert.That(Path.GetFileName(Spool.SegmentFiles(_dir)[0]), Is.EqualTo(Spool.LegacyFileName));
+        using var again = new Spool(_dir, segmentBytes: 4096);
+        var opened = again.Open();
+        Assert.That(opened.Select(r => r.DecisionId), Is.EqualTo(records.Select(r => r.DecisionId)));
+        for (var i = 0; i < records.Count; i++)
+            Assert.That(DecisionChain.FirstDifference(opened[i], records[i]), Is.Null, "every field survives the file");
+        var back = new List<string>();
+        while (again.HasPending)
+        {
+            var (chunk, next) = again.ReadNext(5);
+            back.AddRange(chunk.Select(r => r.DecisionId));
+            again.Advance(next);
+        }
+        Assert.That(back, Is.EqualTo(records.Select(r => r.DecisionId)));
+        Assert.That(File.Exists(Path.Combine(_dir, Spool.LegacyFileName)), Is.False, "replayed legacy file deleted");
+    }
+
+    [Test]
+    public void Replay_switches_between_memory_and_files_without_losing_order()
+    {
+        // Room for 6 records in memory: appends beyond it leave replay to the files until it has caught up, after
+        // which appends are replayed from memory again.
+        var records = Enumerable.Range(0, 60).Select(i => DecisionChain.Normalize(TestRecords.Full($"mem-{i:D2}"))).ToList();
+        using var spool = new Spool(_dir, segmentBytes: 8192, recentCapacity: 6);
+        spool.Open();
+        var back = new List<DecisionRecord>();
+        var next = 0;
+        foreach (var (appendCount, readMax) in new[] { (4, 2), (4, 9), (5, 3), (2, 1), (9, 4), (3, 20), (3, 2), (8, 3), (6, 6), (16, 5) })
+        {
+            spool.Append(records.GetRange(next, appendCount));
+            next += appendCount;
+            var (chunk, position) = spool.ReadNext(readMax);
+            Assert.That(chunk, Has.Count.LessThanOrEqualTo(readMax));
+            back.AddRange(chunk);
+            spool.Advance(position);
+        }
+        while (spool.HasPending)
+        {
+            var (chunk, position) = spool.ReadNext(4);
+            back.AddRange(chunk);
+            spool.Advance(position);
+        }
+        Assert.That(back.Select(r => r.DecisionId), Is.EqualTo(records.Select(r => r.DecisionId)));
+        for (var i = 0; i < records.Count; i++)
+            Assert.That(DecisionChain.FirstDifference(back[i], records[i]), Is.Null, $"record {i}");
     }
 
     [Test]

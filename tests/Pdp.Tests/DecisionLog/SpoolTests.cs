@@ -25,8 +25,10 @@ public class SpoolTests
     [SetUp]
     public async Task EnsureRunning() => await _pg.StartAsync();
 
-    private DecisionLogOptions Options(string writer, string? spool = null, int lanes = 1) => new()
+    private DecisionLogOptions Options(string writer, string? spool = null, int lanes = 1,
+        DecisionLogAck ack = DecisionLogAck.Commit) => new()
     {
+        Acknowledge = ack,
         ConnectionString = _pg.ConnectionString,
         SpoolDirectory = spool ?? Path.Combine(_pg.Directory, "spool-" + writer),
         WriterId = writer,
@@ -36,13 +38,14 @@ public class SpoolTests
         MaxReplayDelay = TimeSpan.FromMilliseconds(500),
     };
 
-    [TestCase(1)]
-    [TestCase(2)]
-    public async Task Crash_of_postgres_during_appends_loses_nothing_and_duplicates_nothing(int lanes)
+    [TestCase(1, DecisionLogAck.Commit)]
+    [TestCase(2, DecisionLogAck.Commit)]
+    [TestCase(1, DecisionLogAck.Journal)]
+    public async Task Crash_of_postgres_during_appends_loses_nothing_and_duplicates_nothing(int lanes, DecisionLogAck ack)
     {
         var acked = new ConcurrentBag<string>();
-        var writer = $"w-crash-{lanes}";
-        await using var log = new PostgresDecisionLog(Options(writer, lanes: lanes));
+        var writer = $"w-crash-{lanes}-{ack}";
+        await using var log = new PostgresDecisionLog(Options(writer, lanes: lanes, ack: ack));
         using var stop = new CancellationTokenSource();
         // 8 callers append continuously while the server crashes and comes back.
         var callers = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
@@ -75,7 +78,8 @@ public class SpoolTests
         Assert.That(stored.Count, Is.EqualTo(stored.Distinct().Count()), "no duplicates");
         Assert.That(stored.ToHashSet().IsSupersetOf(acked), Is.True,
             $"every acknowledged decision is stored: missing {acked.Except(stored).Count()}");
-        Assert.That(File.ReadAllText(Path.Combine(_pg.Directory, "spool-" + writer, Spool.FileName)), Is.Empty, "spool emptied");
+        if (ack == DecisionLogAck.Commit)
+            Assert.That(Spool.SegmentFiles(Path.Combine(_pg.Directory, "spool-" + writer)), Is.Empty, "spool emptied");
         var chained = 0L;
         foreach (var id in log.WriterIds)
         {
@@ -86,13 +90,15 @@ public class SpoolTests
         Assert.That(chained, Is.EqualTo(stored.Count));
     }
 
-    [Test]
-    public async Task Records_spooled_before_a_process_crash_are_replayed_at_the_next_start()
+    [TestCase(DecisionLogAck.Commit)]
+    [TestCase(DecisionLogAck.Journal)]
+    public async Task Records_spooled_before_a_process_crash_are_replayed_at_the_next_start(DecisionLogAck ack)
     {
-        var spool = Path.Combine(_pg.Directory, "spool-w-restart");
+        var writer = $"w-restart-{ack}";
+        var spool = Path.Combine(_pg.Directory, "spool-" + writer);
         var ids = new List<string>();
         await _pg.StopImmediateAsync();
-        var log = new PostgresDecisionLog(Options("w-restart", spool));
+        var log = new PostgresDecisionLog(Options(writer, spool, ack: ack));
         for (var i = 0; i < 20; i++)
         {
             var r = TestRecords.Full(requestId: i == 0 ? "req-spooled" : null);
@@ -101,19 +107,21 @@ public class SpoolTests
         }
         Assert.That((await log.FindByRequestIdAsync("req-spooled"))?.DecisionId, Is.EqualTo(ids[0]), "spooled records are found");
         await log.DisposeAsync(); // database still down: the spool is kept, like after a crash
-        Assert.That(File.ReadAllLines(Path.Combine(spool, Spool.FileName)), Has.Length.EqualTo(20));
+        var segment = Spool.SegmentFiles(spool).Single();
+        Assert.That(File.ReadAllLines(segment), Has.Length.EqualTo(20));
         // a torn last line (crash mid-write, never acknowledged) must be ignored
-        await File.AppendAllTextAsync(Path.Combine(spool, Spool.FileName), "{\"DecisionId\":\"torn");
+        await File.AppendAllTextAsync(segment, "{\"DecisionId\":\"torn");
 
         await _pg.StartAsync();
-        await using (var again = new PostgresDecisionLog(Options("w-restart", spool)))
+        await using (var again = new PostgresDecisionLog(Options(writer, spool, ack: ack)))
         {
             // found whether or not the replayer has moved it into PostgreSQL yet
             Assert.That((await again.FindByRequestIdAsync("req-spooled"))?.DecisionId, Is.EqualTo(ids[0]));
             await again.FlushAsync();
             Assert.That(again.SpooledCount, Is.Zero);
         }
-        Assert.That(await IdsAsync("w-restart"), Is.EquivalentTo(ids));
+        Assert.That(await IdsAsync(writer), Is.EquivalentTo(ids));
+        Assert.That(Spool.SegmentFiles(spool), Is.Empty, "a clean shutdown leaves an empty spool");
     }
 
     [Test]
@@ -151,10 +159,11 @@ public class SpoolTests
         await _pg.StopImmediateAsync();
         await using (var log = new PostgresDecisionLog(Options("w-twice", spool)))
             for (var i = 0; i < 10; i++) await log.AppendAsync(TestRecords.Full());
-        var copy = await File.ReadAllTextAsync(Path.Combine(spool, Spool.FileName));
+        var copy = await File.ReadAllTextAsync(Spool.SegmentFiles(spool).Single());
         await _pg.StartAsync();
         await using (var log = new PostgresDecisionLog(Options("w-twice", spool))) await log.FlushAsync();
-        await File.WriteAllTextAsync(Path.Combine(spool, Spool.FileName), copy);  // as if the spool had not been emptied
+        // as if the spool had not been emptied; under the single file name of older PDPs, which is still replayed
+        await File.WriteAllTextAsync(Path.Combine(spool, Spool.LegacyFileName), copy);
         await using (var log = new PostgresDecisionLog(Options("w-twice", spool))) await log.FlushAsync();
         var ids = await IdsAsync("w-twice");
         Assert.That(ids, Has.Count.EqualTo(10));
@@ -176,6 +185,96 @@ public class SpoolTests
         await Task.Delay(1100);
         await log.AppendAsync(TestRecords.Full());
         Assert.That(await IdsAsync("w-unavailable"), Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Journal_mode_acknowledges_without_waiting_for_a_hung_database_and_ships_later()
+    {
+        // Journal mode: an append is durable once fsynced to the spool, so a database that does not answer
+        // (a lock the insert needs is held) does not hold up acknowledgements; the shipper moves them later.
+        await using var log = new PostgresDecisionLog(Options("w-journal-hung", ack: DecisionLogAck.Journal));
+        await log.AppendAsync(TestRecords.Full());
+        await log.FlushAsync();   // chain head and partitions in place
+        await using var blocker = new NpgsqlConnection(_pg.ConnectionString);
+        await blocker.OpenAsync();
+        await using var tx = await blocker.BeginTransactionAsync();
+        await using (var lockCmd = new NpgsqlCommand("LOCK TABLE decision_ids IN ACCESS EXCLUSIVE MODE", blocker, tx))
+            await lockCmd.ExecuteNonQueryAsync();
+
+        var records = Enumerable.Range(0, 50).Select(i => TestRecords.Full(requestId: $"journal-hung-{i}")).ToList();
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        foreach (var r in records) await log.AppendAsync(r);
+        Assert.That(started.Elapsed, Is.LessThan(TimeSpan.FromSeconds(1.5)), "acknowledged by the spool, not by PostgreSQL");
+        Assert.That(await IdsAsync("w-journal-hung"), Has.Count.EqualTo(1), "nothing shipped while the lock is held");
+        Assert.That(log.SpooledCount, Is.EqualTo(50));
+        Assert.That((await log.FindByRequestIdAsync("journal-hung-7"))?.DecisionId, Is.EqualTo(records[7].DecisionId));
+
+        await tx.RollbackAsync();
+        await WaitUntil(() => log.SpooledCount == 0);
+        Assert.That(await IdsAsync("w-journal-hung"), Is.SupersetOf(records.Select(r => r.DecisionId)).And.Count.EqualTo(51));
+        var v = await ChainVerifier.VerifyAsync(_pg.ConnectionString, "w-journal-hung");
+        Assert.That(v.Ok, Is.True, v.Broken?.ToString());
+    }
+
+    [Test]
+    public async Task Journal_mode_rotates_the_spool_under_continuous_load_and_leaves_it_empty_at_shutdown()
+    {
+        // Small segments: while callers keep appending, shipped segments are deleted, so the spool stays small
+        // although it is never empty; every acknowledged record ends up in PostgreSQL once, in one valid chain.
+        var spool = Path.Combine(_pg.Directory, "spool-w-journal-rotate");
+        var options = Options("w-journal-rotate", spool, ack: DecisionLogAck.Journal);
+        options.SpoolSegmentBytes = 64 * 1024;
+        var acked = new ConcurrentBag<string>();
+        var mostFiles = 0;
+        var lastSegment = 0L;
+        await using (var log = new PostgresDecisionLog(options))
+        {
+            using var stop = new CancellationTokenSource();
+            var callers = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    var r = TestRecords.Full(sessionId: "sess-rotate");
+                    await log.AppendAsync(r);
+                    acked.Add(r.DecisionId);
+                }
+            })).ToArray();
+            while (acked.Count < 12_000)
+            {
+                var files = Spool.SegmentFiles(spool);
+                mostFiles = Math.Max(mostFiles, files.Count);
+                if (files.Count > 0) lastSegment = long.Parse(Path.GetFileName(files[^1]).Split('-', '.')[1]);
+                await Task.Delay(10);
+            }
+            stop.Cancel();
+            await Task.WhenAll(callers);
+        }
+        var stored = await IdsAsync("w-journal-rotate");
+        Assert.That(stored, Has.Count.EqualTo(acked.Count).And.Count.EqualTo(stored.Distinct().Count()));
+        Assert.That(stored, Is.EquivalentTo(acked));
+        // The shipper takes up to 2,000 records (~50 segments of 64 KB) at a time, so that many may wait; but far
+        // fewer than were written.
+        TestContext.Out.WriteLine($"segments written: {lastSegment}, most at once: {mostFiles}");
+        Assert.That(lastSegment, Is.GreaterThan(150), "records written across many segments");
+        Assert.That(mostFiles, Is.InRange(1, 80), "shipped segments are deleted while appends go on");
+        Assert.That(Spool.SegmentFiles(spool), Is.Empty, "shutdown ships everything and empties the spool");
+        var v = await ChainVerifier.VerifyAsync(_pg.ConnectionString, "w-journal-rotate");
+        Assert.That(v.Ok, Is.True, v.Broken?.ToString());
+        Assert.That(v.Records, Is.EqualTo(acked.Count));
+    }
+
+    [Test]
+    public async Task Journal_mode_with_an_unwritable_spool_writes_to_postgres_and_fails_closed_without_it()
+    {
+        var file = Path.Combine(_pg.Directory, "not-a-directory-journal");
+        await File.WriteAllTextAsync(file, "x");
+        await using var log = new PostgresDecisionLog(Options("w-journal-nospool", Path.Combine(file, "spool"), ack: DecisionLogAck.Journal));
+        var r = TestRecords.Full();
+        await log.AppendAsync(r);   // the spool cannot take it: written to PostgreSQL directly
+        Assert.That(await IdsAsync("w-journal-nospool"), Is.EqualTo(new[] { r.DecisionId }));
+        await _pg.StopImmediateAsync();
+        var e = Assert.ThrowsAsync<AuditUnavailableException>(async () => await log.AppendAsync(TestRecords.Full()));
+        Assert.That(e!.Message, Does.Contain("spool").And.Contain("PostgreSQL"));
     }
 
     private async Task<List<string>> IdsAsync(string writer)
