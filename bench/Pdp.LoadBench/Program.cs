@@ -11,6 +11,8 @@
 //     --db CONN          PostgreSQL of the decision log (default: a throwaway cluster via scripts/pg.sh)
 //     --pdp-dll PATH     pdp.dll to run (default: src/Pdp/bin/Release/net10.0/pdp.dll)
 //     --request-ids      give every Check a unique request_id (adds the idempotency lookup to each call)
+//     --log-ack MODE     pdp serve --log-ack: commit (answer once the record is committed in PostgreSQL) or journal
+//                        (answer once it is fsynced to the local spool; shipped to PostgreSQL right after); default commit
 //     --skip-floor       do not run the no-op floor
 // Prints throughput, p50/p99/p99.9/max latency, errors, peak RSS of the server process, CPU per Check of the server,
 // of PostgreSQL (throwaway cluster only) and of this generator (comparable across runs even when other work shares
@@ -61,6 +63,7 @@ internal sealed class BenchOptions
     public string? PdpDll { get; private set; }
     public bool RequestIds { get; private set; }
     public bool SkipFloor { get; private set; }
+    public string LogAck { get; private set; } = "commit";
 
     public static BenchOptions Parse(string[] args)
     {
@@ -86,6 +89,9 @@ internal sealed class BenchOptions
                 case "--pdp-dll": o.PdpDll = Next(); break;
                 case "--request-ids": o.RequestIds = true; break;
                 case "--skip-floor": o.SkipFloor = true; break;
+                case "--log-ack":
+                    o.LogAck = Next() is "commit" or "journal" ? args[i] : throw new ArgumentException($"--log-ack must be commit or journal, got '{args[i]}'");
+                    break;
                 default: throw new ArgumentException($"unknown option {args[i]} (see the header of Program.cs)");
             }
         }
@@ -133,11 +139,13 @@ internal static class Bench
             if (!File.Exists(pdpDll)) throw new FileNotFoundException($"{pdpDll} not found: build it first (dotnet build src/Pdp/Pdp.csproj -c Release) or pass --pdp-dll");
             var policy = o.Policy ?? Path.Combine(root, "rego");
 
-            Console.WriteLine($"Load: {o.Concurrency} callers over {o.Connections} HTTP/2 connection(s), {o.WarmupSeconds} s warm-up + {o.DurationSeconds} s measured, request_id {(o.RequestIds ? "unique per call" : "none")}");
+            Console.WriteLine($"Load: {o.Concurrency} callers over {o.Connections} HTTP/2 connection(s), {o.WarmupSeconds} s warm-up + {o.DurationSeconds} s measured, request_id {(o.RequestIds ? "unique per call" : "none")}, decision log acknowledges at {o.LogAck}");
             Console.WriteLine($"Machine: {Environment.ProcessorCount} cores; generator and server share them.");
 
             var pdpPort = FreePort();
-            var pdp = await Server.StartAsync("dotnet", [pdpDll, "serve", "--policy", policy, "--db", db, "--listen", $"127.0.0.1:{pdpPort}", "--spool", Path.Combine(temp, "spool")], pdpPort);
+            var pdp = await Server.StartAsync("dotnet", [pdpDll, "serve", "--policy", policy, "--db", db, "--listen", $"127.0.0.1:{pdpPort}", "--spool", Path.Combine(temp, "spool"),
+                // commit is pdp's default: not passing it lets the bench run older builds (--pdp-dll) too
+                .. (o.LogAck == "commit" ? Array.Empty<string>() : ["--log-ack", o.LogAck])], pdpPort);
             RunResult pdpResult;
             DateTimeOffset start;
             try

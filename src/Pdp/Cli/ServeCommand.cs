@@ -8,10 +8,10 @@ using Pdp.Storage;
 namespace Pdp.Cli;
 
 /// <summary>
-/// <c>pdp serve --policy DIR_OR_BUNDLE [--entrypoint PATH] --db CONN --listen HOST:PORT [--spool DIR] [--opa-url URL]</c>:
+/// <c>pdp serve --policy DIR_OR_BUNDLE [--entrypoint PATH] --db CONN --listen HOST:PORT [--spool DIR] [--opa-url URL] [--log-ack commit|journal]</c>:
 /// migrates the database, loads the bundle and serves gRPC until SIGINT/SIGTERM, then flushes the decision log.
 /// Each flag falls back to an environment variable (<c>PDP_POLICY</c>, <c>PDP_ENTRYPOINT</c>, <c>PDP_DB</c>,
-/// <c>PDP_LISTEN</c>, <c>PDP_SPOOL</c>, <c>PDP_OPA_URL</c>), then to the <c>Pdp</c> section of appsettings.json.
+/// <c>PDP_LISTEN</c>, <c>PDP_SPOOL</c>, <c>PDP_OPA_URL</c>, <c>PDP_LOG_ACK</c>), then to the <c>Pdp</c> section of appsettings.json.
 /// <c>PDP_MIGRATE=false</c> skips the start-up migration (for an insert-only database role).
 /// Exit codes: 0 stopped cleanly, 1 start-up failed (database, address in use), 2 usage error.
 /// </summary>
@@ -26,8 +26,9 @@ internal static class ServeCommand
         var listen = new Option<string?>("--listen") { Description = "HOST:PORT for gRPC over HTTP/2 cleartext (env PDP_LISTEN; default 127.0.0.1:50051)" };
         var spool = new Option<string?>("--spool") { Description = "Local spool folder used while PostgreSQL is unreachable (env PDP_SPOOL)" };
         var opaUrl = new Option<string?>("--opa-url") { Description = "Ask this OPA server's Data API instead of the embedded engine (env PDP_OPA_URL)" };
+        var logAck = new Option<string?>("--log-ack") { Description = "When a decision is durable enough to answer: commit (in PostgreSQL, default) or journal (fsynced to the local spool, shipped to PostgreSQL right after) (env PDP_LOG_ACK)" };
         var command = new Command("serve", "Serve the PDP: gRPC Check, decision log reads, health and reflection.");
-        foreach (var o in new[] { policy, entrypoint, db, listen, spool, opaUrl }) command.Options.Add(o);
+        foreach (var o in new[] { policy, entrypoint, db, listen, spool, opaUrl, logAck }) command.Options.Add(o);
         command.SetAction(async (parseResult, ct) =>
         {
             PdpServerOptions options;
@@ -35,7 +36,8 @@ internal static class ServeCommand
             {
                 options = Resolve(
                     parseResult.GetValue(policy), parseResult.GetValue(entrypoint), parseResult.GetValue(db),
-                    parseResult.GetValue(listen), parseResult.GetValue(spool), parseResult.GetValue(opaUrl));
+                    parseResult.GetValue(listen), parseResult.GetValue(spool), parseResult.GetValue(opaUrl),
+                    parseResult.GetValue(logAck));
                 options.Validate();
             }
             catch (ArgumentException e)
@@ -70,7 +72,8 @@ internal static class ServeCommand
     }
 
     /// <summary>Flag, else environment variable, else appsettings.json (section <c>Pdp</c>), else the default.</summary>
-    internal static PdpServerOptions Resolve(string? policy, string? entrypoint, string? db, string? listen, string? spool, string? opaUrl)
+    internal static PdpServerOptions Resolve(string? policy, string? entrypoint, string? db, string? listen, string? spool, string? opaUrl,
+        string? logAck = null)
     {
         var config = new ConfigurationBuilder()
             .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
@@ -95,6 +98,13 @@ internal static class ServeCommand
             options.Migrate = bool.TryParse(migrate, out var m) ? m : throw new ArgumentException($"PDP_MIGRATE must be true or false, got '{migrate}'");
         if (Pick(null, "PDP_LOG_LANES", "LogLanes") is { } lanes)
             options.LogLanes = int.TryParse(lanes, out var l) ? l : throw new ArgumentException($"PDP_LOG_LANES must be an integer, got '{lanes}'");
+        if (Pick(logAck, "PDP_LOG_ACK", "LogAck") is { } ack)
+            options.LogAck = ack.Trim().ToLowerInvariant() switch
+            {
+                "commit" => DecisionLog.DecisionLogAck.Commit,
+                "journal" => DecisionLog.DecisionLogAck.Journal,
+                _ => throw new ArgumentException($"--log-ack (PDP_LOG_ACK) must be commit or journal, got '{ack}'"),
+            };
         if (int.TryParse(config["EvalTimeoutMs"], out var ms) && ms > 0) options.EvalTimeout = TimeSpan.FromMilliseconds(ms);
         if (int.TryParse(config["SessionCacheSize"], out var sc) && sc > 0) options.SessionCacheSize = sc;
         if (int.TryParse(config["SessionHistoryLimit"], out var sh) && sh > 0) options.SessionHistoryLimit = sh;

@@ -143,7 +143,12 @@ public static class PdpHost
         {
             services.AddSingleton(sp =>
             {
-                var logOptions = new DecisionLogOptions { ConnectionString = options.Db!, WriterLanes = options.LogLanes };
+                var logOptions = new DecisionLogOptions
+                {
+                    ConnectionString = options.Db!,
+                    WriterLanes = options.LogLanes,
+                    Acknowledge = options.LogAck,
+                };
                 if (!string.IsNullOrWhiteSpace(options.Spool)) logOptions.SpoolDirectory = options.Spool!;
                 return new PostgresDecisionLog(logOptions, sp.GetRequiredService<ILogger<PostgresDecisionLog>>());
             });

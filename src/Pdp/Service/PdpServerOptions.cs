@@ -6,7 +6,7 @@ namespace Pdp.Service;
 /// <summary>
 /// Everything <c>pdp serve</c> needs. Filled from (highest first) command-line flags, environment variables
 /// (<c>PDP_POLICY</c>, <c>PDP_ENTRYPOINT</c>, <c>PDP_DB</c>, <c>PDP_LISTEN</c>, <c>PDP_SPOOL</c>, <c>PDP_OPA_URL</c>,
-/// <c>PDP_MIGRATE</c>, <c>PDP_LOG_LANES</c>) and
+/// <c>PDP_MIGRATE</c>, <c>PDP_LOG_LANES</c>, <c>PDP_LOG_ACK</c>) and
 /// the <c>Pdp</c> section of appsettings.json; tests set it directly.
 /// </summary>
 public sealed class PdpServerOptions
@@ -34,6 +34,13 @@ public sealed class PdpServerOptions
     /// <c>PDP_LOG_LANES</c>, appsettings <c>Pdp:LogLanes</c>.
     /// </summary>
     public int LogLanes { get; set; } = 1;
+
+    /// <summary>
+    /// When a decision is durable enough to answer (<see cref="DecisionLogOptions.Acknowledge"/>): committed in
+    /// PostgreSQL (default) or fsynced to the local spool; flag <c>--log-ack commit|journal</c>, env
+    /// <c>PDP_LOG_ACK</c>, appsettings <c>Pdp:LogAck</c>.
+    /// </summary>
+    public DecisionLogAck LogAck { get; set; } = DecisionLogAck.Commit;
 
     /// <summary>Request limits (INVALID_ARGUMENT beyond them).</summary>
     public CheckLimits Limits { get; set; } = new();

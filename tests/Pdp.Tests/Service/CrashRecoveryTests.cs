@@ -20,7 +20,8 @@ namespace Pdp.Tests.Service;
 /// <summary>
 /// <c>pdp serve</c> as a child process (policy from a stand-in OPA server through <c>--opa-url</c>, so the test does
 /// not depend on a particular bundle), killed with SIGKILL under load and restarted: every decision_id a caller got
-/// is in <c>decisions</c> exactly once.
+/// is in <c>decisions</c> exactly once, whether the decision log acknowledges at the PostgreSQL commit or at the
+/// spool's fsync (<c>--log-ack journal</c>, where the kill leaves acknowledged records that only the spool holds).
 /// </summary>
 [TestFixture]
 [NonParallelizable]
@@ -65,11 +66,11 @@ public sealed class CrashRecoveryTests
         return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 
-    private Process StartPdp(int port, string spool)
+    private Process StartPdp(int port, string spool, string logAck)
     {
         var pdpDll = Path.Combine(AppContext.BaseDirectory, "pdp.dll");
         var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { pdpDll, "serve", "--opa-url", _opaUrl, "--db", _pg.ConnectionString, "--listen", $"127.0.0.1:{port}", "--spool", spool })
+        foreach (var a in new[] { pdpDll, "serve", "--opa-url", _opaUrl, "--db", _pg.ConnectionString, "--listen", $"127.0.0.1:{port}", "--spool", spool, "--log-ack", logAck })
             psi.ArgumentList.Add(a);
         var p = Process.Start(psi) ?? throw new InvalidOperationException("cannot start pdp");
         // Drain the pipes so a chatty child never blocks on a full buffer.
@@ -98,17 +99,18 @@ public sealed class CrashRecoveryTests
         Assert.Fail("pdp serve did not become SERVING within 60 s");
     }
 
-    [Test]
+    [TestCase("commit")]
+    [TestCase("journal")]
     [CancelAfter(180_000)]
-    public async Task Every_acknowledged_decision_survives_a_sigkill_exactly_once()
+    public async Task Every_acknowledged_decision_survives_a_sigkill_exactly_once(string logAck)
     {
         var port = FreePort();
-        var spool = Path.Combine(_pg.Directory, "spool-crash");
+        var spool = Path.Combine(_pg.Directory, "spool-crash-" + logAck);
         var acked = new ConcurrentBag<string>();
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
         var client = new AuthorizationService.AuthorizationServiceClient(channel);
 
-        var pdp = StartPdp(port, spool);
+        var pdp = StartPdp(port, spool, logAck);
         try
         {
             await WaitServingAsync(channel, pdp);
@@ -148,7 +150,7 @@ public sealed class CrashRecoveryTests
         }
 
         // Restart on the same spool: whatever was durable only locally is replayed into PostgreSQL.
-        var restarted = StartPdp(port, spool);
+        var restarted = StartPdp(port, spool, logAck);
         try
         {
             await WaitServingAsync(channel, restarted);
