@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -59,10 +60,12 @@ public static class CanonicalJson
     /// </summary>
     public static bool TryWrite(JsonNode? node, IReadOnlyDictionary<(JsonObject Host, string Key), string?>? substitutions, out string text)
     {
-        var sb = new StringBuilder(256);
+        // One builder per thread, reused: a masked input document is a few KB, and a fresh builder grew in steps.
+        var sb = t_builder ?? new StringBuilder(4096);
+        t_builder = null;   // taken: a nested call (none today) would get its own
         try
         {
-            if (WriteNode(sb, node, substitutions, 0))
+            if (WriteNode(sb, node, Pdp.Service.JsonUtil.Concrete(substitutions), 0))
             {
                 text = sb.ToString();
                 return true;
@@ -71,11 +74,23 @@ public static class CanonicalJson
         catch (Exception e) when (e is FormatException or InvalidOperationException or ArgumentException)
         {
         }
+        finally
+        {
+            if (sb.Capacity <= 64 * 1024) t_builder = sb.Clear();
+        }
         text = "";
         return false;
     }
 
-    private static bool WriteNode(StringBuilder sb, JsonNode? node, IReadOnlyDictionary<(JsonObject, string), string?>? subs, int depth)
+    // An object member on the way out: its sanitized key (the sort key), the key as held, and its value or the
+    // substituted text.
+    private readonly record struct Member(string Key, string Raw, JsonNode? Value, bool Substituted);
+
+    private static readonly Comparison<Member> MemberOrder = (a, b) => string.CompareOrdinal(a.Key, b.Key);
+
+    [ThreadStatic] private static StringBuilder? t_builder;
+
+    private static bool WriteNode(StringBuilder sb, JsonNode? node, Dictionary<(JsonObject, string), string?>? subs, int depth)
     {
         if (depth > 200) return false;
         switch (node)
@@ -85,34 +100,46 @@ public static class CanonicalJson
                 return true;
             case JsonObject obj:
             {
-                var members = new List<(string Key, string Raw, JsonNode? Value, bool Substituted)>(obj.Count + 1);
-                foreach (var (k, v) in obj)
+                // A pooled member array, walked by index (GetAt): no list or boxed enumerator per object.
+                var members = ArrayPool<Member>.Shared.Rent(obj.Count + (subs?.Count ?? 0) + 1);
+                var n = 0;
+                try
                 {
-                    if (subs is not null && subs.TryGetValue((obj, k), out var raw))
+                    for (var i = 0; i < obj.Count; i++)
                     {
-                        if (raw is not null) members.Add((Sanitize(k), k, null, true));
-                        continue;
+                        var (k, v) = obj.GetAt(i);
+                        if (subs is not null && subs.TryGetValue((obj, k), out var raw))
+                        {
+                            if (raw is not null) members[n++] = new(Sanitize(k), k, null, true);
+                            continue;
+                        }
+                        members[n++] = new(Sanitize(k), k, v, false);
                     }
-                    members.Add((Sanitize(k), k, v, false));
+                    if (subs is not null)
+                        foreach (var ((host, key), raw) in subs)
+                            if (ReferenceEquals(host, obj) && raw is not null && !obj.ContainsKey(key)) members[n++] = new(Sanitize(key), key, null, true);
+                    var span = members.AsSpan(0, n);
+                    span.Sort(MemberOrder);
+                    for (var i = 1; i < span.Length; i++)
+                        if (span[i].Key == span[i - 1].Key) return false;
+                    sb.Append('{');
+                    for (var i = 0; i < span.Length; i++)
+                    {
+                        if (i > 0) sb.Append(',');
+                        var m = span[i];
+                        WriteString(sb, m.Key);
+                        sb.Append(':');
+                        if (m.Substituted) sb.Append(subs![(obj, m.Raw)]);
+                        else if (!WriteNode(sb, m.Value, subs, depth + 1)) return false;
+                    }
+                    sb.Append('}');
+                    return true;
                 }
-                if (subs is not null)
-                    foreach (var ((host, key), raw) in subs)
-                        if (ReferenceEquals(host, obj) && raw is not null && !obj.ContainsKey(key)) members.Add((Sanitize(key), key, null, true));
-                members.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
-                for (var i = 1; i < members.Count; i++)
-                    if (members[i].Key == members[i - 1].Key) return false;
-                sb.Append('{');
-                for (var i = 0; i < members.Count; i++)
+                finally
                 {
-                    if (i > 0) sb.Append(',');
-                    var m = members[i];
-                    WriteString(sb, m.Key);
-                    sb.Append(':');
-                    if (m.Substituted) sb.Append(subs![(obj, m.Raw)]);
-                    else if (!WriteNode(sb, m.Value, subs, depth + 1)) return false;
+                    Array.Clear(members, 0, n);
+                    ArrayPool<Member>.Shared.Return(members);
                 }
-                sb.Append('}');
-                return true;
             }
             case JsonArray arr:
                 sb.Append('[');

@@ -146,8 +146,11 @@ public sealed class PolicyInput
             case JsonObject o:
                 var b = new ObjectValue.Builder(o.Count);
                 var isSession = ReferenceEquals(o, session);
-                foreach (var p in o)
+                for (var i = 0; i < o.Count; i++)   // GetAt: no boxed enumerator per object
+                {
+                    var p = o.GetAt(i);
                     b.Set(p.Key, isSession && p.Key == "history" ? history! : ToValue(p.Value, session, history));
+                }
                 if (isSession && !o.ContainsKey("history")) b.Set("history", history!);
                 return b.Build();
             case JsonArray a:

@@ -72,7 +72,7 @@ public static class JsonUtil
         var writer = BeginWrite();
         try
         {
-            WriteCanonical(writer, node, substitutions);
+            WriteCanonical(writer, node, Concrete(substitutions));
             writer.Flush();
             return Encoding.UTF8.GetString(t_buffer!.WrittenSpan);
         }
@@ -81,7 +81,15 @@ public static class JsonUtil
 
     /// <summary><see cref="Canonical(JsonNode?, IReadOnlyDictionary{ValueTuple{JsonObject, string}, string?}?)"/> as UTF-8 bytes.</summary>
     public static byte[] CanonicalUtf8(JsonNode? node, IReadOnlyDictionary<(JsonObject Host, string Key), string?>? substitutions) =>
-        CanonicalUtf8(w => WriteCanonical(w, node, substitutions));
+        CanonicalUtf8(w => WriteCanonical(w, node, Concrete(substitutions)));
+
+    // The writers walk a concrete Dictionary: enumerating it through the interface would box an enumerator for
+    // every object written.
+    internal static Dictionary<(JsonObject, string), string?>? Concrete(IReadOnlyDictionary<(JsonObject Host, string Key), string?>? subs) =>
+        subs is null or { Count: 0 } ? null : subs as Dictionary<(JsonObject, string), string?> ?? new(subs);
+
+    /// <summary>Ordinal string order as a cached delegate (a method group would allocate one per sort).</summary>
+    internal static readonly Comparison<string> OrdinalOrder = string.CompareOrdinal;
 
     /// <summary>UTF-8 bytes of what <paramref name="write"/> writes with the canonical writer's settings (escaping,
     /// no whitespace); the caller writes object members in ordinal key order itself.</summary>
@@ -122,7 +130,7 @@ public static class JsonUtil
     public static string CanonicalHash(JsonNode? node) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Canonical(node))));
 
-    private static void WriteCanonical(Utf8JsonWriter w, JsonNode? node, IReadOnlyDictionary<(JsonObject, string), string?>? subs)
+    private static void WriteCanonical(Utf8JsonWriter w, JsonNode? node, Dictionary<(JsonObject, string), string?>? subs)
     {
         switch (node)
         {
@@ -132,11 +140,11 @@ public static class JsonUtil
                 // A pooled key array: several documents with ~10 objects each are written per Check.
                 var keys = System.Buffers.ArrayPool<string>.Shared.Rent(obj.Count + (subs?.Count ?? 0) + 1);
                 var count = 0;
-                foreach (var p in obj) keys[count++] = p.Key;
+                for (var i = 0; i < obj.Count; i++) keys[count++] = obj.GetAt(i).Key;   // GetAt: no boxed enumerator
                 if (subs is not null)
                     foreach (var ((host, key), _) in subs)
                         if (ReferenceEquals(host, obj) && !obj.ContainsKey(key)) keys[count++] = key;
-                if (count > 1) Array.Sort(keys, 0, count, StringComparer.Ordinal);
+                if (count > 1) keys.AsSpan(0, count).Sort(OrdinalOrder);
                 try
                 {
                     for (int i = 0; i < count; i++)
@@ -162,7 +170,7 @@ public static class JsonUtil
                 break;
             case JsonArray arr:
                 w.WriteStartArray();
-                foreach (var item in arr) WriteCanonical(w, item, subs);
+                for (var i = 0; i < arr.Count; i++) WriteCanonical(w, arr[i], subs);
                 w.WriteEndArray();
                 break;
             default:
