@@ -269,7 +269,10 @@ internal sealed class Spool : IDisposable
         if (_recentValid)
         {
             while (_recentHead < _recent.Count && !IsAfter(_recent[_recentHead].End, position)) _recentHead++;
-            if (_recentHead == _recent.Count || _recentHead > 4096) { _recent.RemoveRange(0, _recentHead); _recentHead = 0; }
+            // drop shipped records soon (kept, they would outlive the young GC generations), compacting the
+            // list only once the shipped part is at least half of it (amortized O(1) per record)
+            if (_recentHead == _recent.Count) ClearRecent(valid: true);
+            else if (_recentHead >= 64 && _recentHead * 2 >= _recent.Count) { _recent.RemoveRange(0, _recentHead); _recentHead = 0; }
         }
         else if (!HasPending)
         {
