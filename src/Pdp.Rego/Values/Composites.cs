@@ -40,7 +40,7 @@ public sealed class ArrayValue : Value
 
 /// <summary>
 /// An object: keys of any kind, held sorted in OPA's order (so iteration and output are deterministic), looked up
-/// by binary search. Build with <see cref="Builder"/> or <see cref="FromPairs"/>.
+/// by binary search. Build with <see cref="Builder"/> or <see cref="FromPairs(IEnumerable{KeyValuePair{Value, Value}})"/>.
 /// </summary>
 public sealed class ObjectValue : Value
 {

@@ -126,7 +126,7 @@ public static class JsonUtil
         if (t_buffer.Capacity > 1 << 20) { t_buffer = null; t_writer = null; }
     }
 
-    /// <summary>Lower-case hex SHA-256 of <see cref="Canonical"/>.</summary>
+    /// <summary>Lower-case hex SHA-256 of <see cref="Canonical(JsonNode?)"/>.</summary>
     public static string CanonicalHash(JsonNode? node) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Canonical(node))));
 

@@ -27,13 +27,7 @@ public class SpoolFileTests
         Assert.That(spool.HasPending, Is.True);
 
         var back = new List<DecisionRecord>();
-        while (spool.HasPending)
-        {
-            var (chunk, next) = spool.ReadNext(7);
-            Assert.That(chunk, Has.Count.LessThanOrEqualTo(7));
-            back.AddRange(chunk);
-            spool.Advance(next);
-        }
+        back.AddRange(ReplayAll(spool, 7));
         Assert.That(back.Select(r => r.DecisionId), Is.EqualTo(records.Select(r => r.DecisionId)));
         Assert.That(DecisionChain.FirstDifference(back[3], records[3]), Is.Null, "every field survives the spool");
         spool.Reset();
@@ -110,12 +104,7 @@ public class SpoolFileTests
             back.AddRange(chunk);
             spool.Advance(next);
         }
-        while (spool.HasPending)
-        {
-            var (chunk, next) = spool.ReadNext(3);
-            back.AddRange(chunk);
-            spool.Advance(next);
-        }
+        back.AddRange(ReplayAll(spool, 3));
         Assert.That(back.Select(r => r.DecisionId), Is.EqualTo(records.Select(r => r.DecisionId)), "in order, each once");
         Assert.That(mostFiles, Is.GreaterThan(1), "the records did not fit one 4 KB segment");
         Assert.That(Spool.SegmentFiles(_dir), Has.Count.EqualTo(1), "only the segment taking appends is left");
@@ -145,14 +134,7 @@ public class SpoolFileTests
         Assert.That(opened.Select(r => r.DecisionId), Is.EqualTo(records.Select(r => r.DecisionId)));
         for (var i = 0; i < records.Count; i++)
             Assert.That(DecisionChain.FirstDifference(opened[i], records[i]), Is.Null, "every field survives the file");
-        var back = new List<string>();
-        while (again.HasPending)
-        {
-            var (chunk, next) = again.ReadNext(5);
-            back.AddRange(chunk.Select(r => r.DecisionId));
-            again.Advance(next);
-        }
-        Assert.That(back, Is.EqualTo(records.Select(r => r.DecisionId)));
+        Assert.That(ReplayAll(again, 5).Select(r => r.DecisionId), Is.EqualTo(records.Select(r => r.DecisionId)));
         Assert.That(File.Exists(Path.Combine(_dir, Spool.LegacyFileName)), Is.False, "replayed legacy file deleted");
     }
 
@@ -175,15 +157,24 @@ public class SpoolFileTests
             back.AddRange(chunk);
             spool.Advance(position);
         }
-        while (spool.HasPending)
-        {
-            var (chunk, position) = spool.ReadNext(4);
-            back.AddRange(chunk);
-            spool.Advance(position);
-        }
+        back.AddRange(ReplayAll(spool, 4));
         Assert.That(back.Select(r => r.DecisionId), Is.EqualTo(records.Select(r => r.DecisionId)));
         for (var i = 0; i < records.Count; i++)
             Assert.That(DecisionChain.FirstDifference(back[i], records[i]), Is.Null, $"record {i}");
+    }
+
+    // Reads and advances in chunks of at most max until nothing is pending, as the shipper does.
+    private static List<DecisionRecord> ReplayAll(Spool spool, int max)
+    {
+        var back = new List<DecisionRecord>();
+        while (spool.HasPending)
+        {
+            var (chunk, next) = spool.ReadNext(max);
+            Assert.That(chunk, Has.Count.InRange(1, max));
+            back.AddRange(chunk);
+            spool.Advance(next);
+        }
+        return back;
     }
 
     [Test]

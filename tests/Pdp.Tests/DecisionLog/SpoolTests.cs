@@ -48,16 +48,7 @@ public class SpoolTests
         await using var log = new PostgresDecisionLog(Options(writer, lanes: lanes, ack: ack));
         using var stop = new CancellationTokenSource();
         // 8 callers append continuously while the server crashes and comes back.
-        var callers = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                var r = TestRecords.Full(sessionId: "sess-crash");
-                await log.AppendAsync(r);
-                acked.Add(r.DecisionId);
-                await Task.Delay(1);
-            }
-        })).ToArray();
+        var callers = StartCallers(log, "sess-crash", acked, stop.Token, pause: true);
 
         await WaitUntil(() => acked.Count > 200);
         await _pg.StopImmediateAsync();
@@ -230,15 +221,7 @@ public class SpoolTests
         await using (var log = new PostgresDecisionLog(options))
         {
             using var stop = new CancellationTokenSource();
-            var callers = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
-            {
-                while (!stop.IsCancellationRequested)
-                {
-                    var r = TestRecords.Full(sessionId: "sess-rotate");
-                    await log.AppendAsync(r);
-                    acked.Add(r.DecisionId);
-                }
-            })).ToArray();
+            var callers = StartCallers(log, "sess-rotate", acked, stop.Token, pause: false);
             while (acked.Count < 12_000)
             {
                 var files = Spool.SegmentFiles(spool);
@@ -276,6 +259,20 @@ public class SpoolTests
         var e = Assert.ThrowsAsync<AuditUnavailableException>(async () => await log.AppendAsync(TestRecords.Full()));
         Assert.That(e!.Message, Does.Contain("spool").And.Contain("PostgreSQL"));
     }
+
+    // 8 callers appending records of one session until stopped, each id added to acked once its append returned;
+    // pause: 1 ms between a caller's appends.
+    private static Task[] StartCallers(PostgresDecisionLog log, string session, ConcurrentBag<string> acked, CancellationToken stop, bool pause) =>
+        [.. Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var r = TestRecords.Full(sessionId: session);
+                await log.AppendAsync(r);
+                acked.Add(r.DecisionId);
+                if (pause) await Task.Delay(1);
+            }
+        }))];
 
     private async Task<List<string>> IdsAsync(string writer)
     {
