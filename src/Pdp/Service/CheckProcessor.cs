@@ -120,6 +120,7 @@ public sealed class CheckProcessor
 
     private async Task<CheckResponse> DecideAsync(CheckRequest request, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var decisionId = Guid.CreateVersion7(now).ToString();
         var sessionId = request.Session?.SessionId ?? "";
         IReadOnlyList<SessionEvent> history = [];
@@ -166,13 +167,18 @@ public sealed class CheckProcessor
             }
         }
         var record = BuildRecord(request, decisionId, now, input, outcome, obligationsJson, obligationsCanonical, evaluation?.Revision ?? _engine.Revision, evaluation?.EvalMicros ?? 0);
+        var appending = System.Diagnostics.Stopwatch.GetTimestamp();
+        PdpMetrics.DecideDuration.Record(PdpMetrics.SecondsSince(started));
         try
         {
             // Not cancellable: once decided, the record is written even if the caller went away.
             await _log.AppendAsync(record, CancellationToken.None).ConfigureAwait(false);
+            PdpMetrics.AppendDuration.Record(PdpMetrics.SecondsSince(appending));
+            PdpMetrics.Decisions.Add(1, new KeyValuePair<string, object?>("decision", record.Decision));
         }
         catch (Exception e)
         {
+            PdpMetrics.Decisions.Add(1, new KeyValuePair<string, object?>("decision", "audit_unavailable"));
             _logger.LogError("Decision {DecisionId} could not be recorded, answering DENY audit_unavailable: {Error}", decisionId, e.Message);
             return new CheckResponse
             {
@@ -207,6 +213,7 @@ public sealed class CheckProcessor
         try
         {
             await _log.AppendAsync(record, CancellationToken.None).ConfigureAwait(false);
+            PdpMetrics.Decisions.Add(1, new KeyValuePair<string, object?>("decision", "invalid"));
         }
         catch (Exception e)
         {

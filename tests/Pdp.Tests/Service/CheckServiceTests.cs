@@ -49,6 +49,38 @@ public sealed class CheckServiceTests
     };
 
     [Test]
+    public async Task Metrics_give_the_decide_time_the_wait_for_the_log_and_the_outcome()
+    {
+        var measured = new System.Collections.Concurrent.ConcurrentQueue<(string Name, double Value, string? Decision)>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == PdpMetrics.MeterName) l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<double>((i, v, tags, _) => measured.Enqueue((i.Name, v, null)));
+        listener.SetMeasurementEventCallback<long>((i, v, tags, _) =>
+        {
+            string? decision = null;
+            foreach (var t in tags) if (t.Key == "decision") decision = t.Value as string;
+            measured.Enqueue((i.Name, v, decision));
+        });
+        listener.Start();
+        await _pdp.Authorization.CheckAsync(ValidRequest("warm_up"));   // first-call costs out of the way
+        measured.Clear();
+        _log.AppendDelay = TimeSpan.FromMilliseconds(60);
+        _engine.Decide = _ => FakePolicyEngine.Result("""{"allow": false, "reasons": [{"code": "no_grant", "message": "no"}]}""");
+
+        await _pdp.Authorization.CheckAsync(ValidRequest("metrics_tool"));
+
+        var all = measured.ToArray();
+        var append = all.Where(m => m.Name == "pdp.decision_log.append.duration").Select(m => m.Value).ToList();
+        var decide = all.Where(m => m.Name == "pdp.check.decide.duration").Select(m => m.Value).ToList();
+        Assert.That(append, Has.Count.EqualTo(1).And.All.GreaterThanOrEqualTo(0.055), "the answer waited for the slow log");
+        Assert.That(decide, Has.Count.EqualTo(1).And.All.GreaterThan(0).And.All.LessThan(append[0]), "deciding does not include the log's wait");
+        Assert.That(all.Where(m => m.Name == "pdp.decisions").Select(m => m.Decision), Does.Contain("deny"));
+    }
+
+    [Test]
     public async Task Allow_returns_decision_id_revision_obligations_and_leaves_one_record()
     {
         _engine.Decide = _ => FakePolicyEngine.Result(
