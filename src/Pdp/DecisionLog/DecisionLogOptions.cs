@@ -45,9 +45,9 @@ public sealed class DecisionLogOptions
     /// them into PostgreSQL. Larger batches cost PostgreSQL less CPU per row, and no Check waits for them; but
     /// records kept longer in memory live past the young GC generation and grow the PDP's heap (bench/Pdp.LoadBench,
     /// 20 s runs: PostgreSQL 84-99, 73-83 and 52-68 us per Check and peak RSS 195, 215 and 250 MB at 0, 2 and 20
-    /// ms). 0..5 s, default 10 ms.
+    /// ms; 60 s runs: 51 us and 267-289 MB at 10 ms, 54 us and 221 MB at 5 ms). 0..5 s, default 5 ms.
     /// </summary>
-    public TimeSpan ShipDelay { get; set; } = TimeSpan.FromMilliseconds(10);
+    public TimeSpan ShipDelay { get; set; } = TimeSpan.FromMilliseconds(5);
 
     /// <summary>Size in bytes at which the spool moves on to a new segment file. Default 16 MiB.</summary>
     public long SpoolSegmentBytes { get; set; } = 16 << 20;
@@ -56,19 +56,13 @@ public sealed class DecisionLogOptions
     public int MaxBatch { get; set; } = 512;
 
     /// <summary>
-    /// How long the writer waits for more records before writing a partial batch; null (default) picks by
-    /// <see cref="Acknowledge"/>, see <see cref="EffectiveMaxDelay"/>. 0..1 s.
+    /// How long the writer waits for more records before writing a partial batch. 0..1 s, default 0: under load a
+    /// batch forms anyway from the records that queue while the previous one is written, so a wait only adds
+    /// latency (bench/Pdp.LoadBench, 24 callers: in commit mode, higher throughput and lower p50 without it; in
+    /// journal mode, 1 ms saved about 5% of the PDP's CPU per Check but raised the append wait from 1.2-1.5 to
+    /// 2.1-2.5 ms at p50 and lowered throughput, in two pairs of 25 s runs).
     /// </summary>
-    public TimeSpan? MaxDelay { get; set; }
-
-    /// <summary>
-    /// <see cref="MaxDelay"/>, else 0 in commit mode: under load a batch forms anyway from the records that queue
-    /// while the previous transaction commits, so a wait only adds latency (measured with bench/Pdp.LoadBench, 24
-    /// callers: higher throughput and lower p50 without it); and 1 ms in journal mode, where a batch takes only an
-    /// fsync (about 0.25 ms here): gathering for 1 ms cut the PDP's CPU per Check by about 13% (fewer fsyncs and
-    /// fewer wake-ups; four 20 s runs).
-    /// </summary>
-    public TimeSpan EffectiveMaxDelay => MaxDelay ?? (Acknowledge == DecisionLogAck.Journal ? TimeSpan.FromMilliseconds(1) : TimeSpan.Zero);
+    public TimeSpan MaxDelay { get; set; } = TimeSpan.Zero;
 
     /// <summary>
     /// Timeout of one batch write to PostgreSQL before the batch goes to the spool instead. Default 5 s.
@@ -101,7 +95,7 @@ public sealed class DecisionLogOptions
             throw new ArgumentException($"DecisionLogOptions.MaxBatch must be in 1..100000, got {MaxBatch}.");
         if (WriterLanes < 1 || WriterLanes > 16)
             throw new ArgumentException($"DecisionLogOptions.WriterLanes must be in 1..16, got {WriterLanes}.");
-        if (EffectiveMaxDelay < TimeSpan.Zero || EffectiveMaxDelay > TimeSpan.FromSeconds(1))
+        if (MaxDelay < TimeSpan.Zero || MaxDelay > TimeSpan.FromSeconds(1))
             throw new ArgumentException($"DecisionLogOptions.MaxDelay must be in 0..1 s, got {MaxDelay}.");
         if (!Enum.IsDefined(Acknowledge))
             throw new ArgumentException($"DecisionLogOptions.Acknowledge must be Commit or Journal, got {Acknowledge}.");

@@ -10,7 +10,7 @@ namespace Pdp.DecisionLog;
 /// <see cref="IDecisionLog"/> over PostgreSQL.
 /// <list type="bullet">
 /// <item>Group commit: <see cref="AppendAsync"/> queues the record; a writer lane takes up to
-/// <see cref="DecisionLogOptions.MaxBatch"/> records (waiting at most <see cref="DecisionLogOptions.EffectiveMaxDelay"/>
+/// <see cref="DecisionLogOptions.MaxBatch"/> records (waiting at most <see cref="DecisionLogOptions.MaxDelay"/>
 /// for more), writes them in one transaction (one COPY, text format) and then completes every waiter.
 /// There are <see cref="DecisionLogOptions.WriterLanes"/> lanes, each a thread of its own (not a thread-pool one,
 /// so that under load commits do not queue behind the Checks waiting for them) with its own connection and its
@@ -56,7 +56,6 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
     private readonly TaskCompletionSource _lanesDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _shipperDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly bool _journal;
-    private readonly TimeSpan _maxDelay;
     private bool _spoolUsable;
     private volatile bool _closing;
     private long _dbDownUntilTicks;   // UTC ticks; reads skip PostgreSQL until then (set by every failure)
@@ -92,7 +91,6 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
         _dataSource = NpgsqlDataSource.Create(csb.ConnectionString);
         WriterId = options.EffectiveWriterId;
         _journal = options.Acknowledge == DecisionLogAck.Journal;
-        _maxDelay = options.EffectiveMaxDelay;
         // Journal mode needs one lane: it only appends to the spool, and the shipper writes one chain.
         var lanes = _journal ? 1 : options.WriterLanes;
         WriterIds = [.. Enumerable.Range(0, lanes).Select(i => i == 0 ? WriterId : $"{WriterId}#{i}")];
@@ -323,10 +321,10 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
                     lane.Current = current = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                     TakeLocked(lane, batch, ref others);
                 }
-                if (batch.Count < _options.MaxBatch && _maxDelay > TimeSpan.Zero)
+                if (batch.Count < _options.MaxBatch && _options.MaxDelay > TimeSpan.Zero)
                 {
                     // Give concurrent callers a moment to join this transaction (group commit).
-                    Thread.Sleep(_maxDelay);
+                    Thread.Sleep(_options.MaxDelay);
                     lock (_queueLock) TakeLocked(lane, batch, ref others);
                 }
                 try

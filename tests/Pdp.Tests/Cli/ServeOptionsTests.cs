@@ -3,7 +3,7 @@ using Pdp.DecisionLog;
 
 namespace Pdp.Tests.Cli;
 
-/// <summary><c>pdp serve</c> settings as an operator gives them: <c>--log-ack</c>, and its effect on the decision log.</summary>
+/// <summary><c>pdp serve</c> settings as an operator gives them: <c>--log-ack</c>.</summary>
 public class ServeOptionsTests
 {
     [TestCase(null, DecisionLogAck.Commit)]
@@ -46,11 +46,8 @@ public class ServeOptionsTests
     }
 
     [Test]
-    public void Journal_mode_gathers_before_each_fsync_and_commit_mode_does_not()
+    public void An_unknown_acknowledgement_mode_is_refused_by_name()
     {
-        Assert.That(new DecisionLogOptions { Acknowledge = DecisionLogAck.Commit }.EffectiveMaxDelay, Is.EqualTo(TimeSpan.Zero));
-        Assert.That(new DecisionLogOptions { Acknowledge = DecisionLogAck.Journal }.EffectiveMaxDelay, Is.EqualTo(TimeSpan.FromMilliseconds(1)));
-        Assert.That(new DecisionLogOptions { Acknowledge = DecisionLogAck.Journal, MaxDelay = TimeSpan.Zero }.EffectiveMaxDelay, Is.EqualTo(TimeSpan.Zero));
         var bad = new DecisionLogOptions { ConnectionString = "Host=x", Acknowledge = (DecisionLogAck)7 };
         Assert.That(Assert.Throws<ArgumentException>(bad.Validate)!.Message, Does.Contain("Acknowledge"));
     }
