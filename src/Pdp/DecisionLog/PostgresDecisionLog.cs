@@ -25,8 +25,9 @@ namespace Pdp.DecisionLog;
 /// empties it. Records spooled before a crash are replayed after the next start. When neither PostgreSQL nor
 /// the spool can take a batch, its appends throw <see cref="AuditUnavailableException"/>.</item>
 /// <item>Journal mode (<see cref="DecisionLogAck.Journal"/>): every batch goes to the spool first and is
-/// acknowledged once fsynced; the shipper moves it into PostgreSQL right after, in batches of up to 2,000
-/// records. If the spool fails, the batch is written to PostgreSQL directly.</item>
+/// acknowledged once fsynced; the shipper moves it into PostgreSQL right after (it lets records gather for
+/// <see cref="DecisionLogOptions.ShipDelay"/>), in batches of up to 2,000 records, through one lane's chain. If
+/// the spool fails, the batch is written to PostgreSQL directly.</item>
 /// </list>
 /// The constructor recovers the spool and starts the background tasks; <see cref="StartAsync"/> (optional)
 /// prepares partitions eagerly. One instance per writer id and per spool directory (the spool is locked).
