@@ -163,6 +163,42 @@ public class SpoolFileTests
             Assert.That(DecisionChain.FirstDifference(back[i], records[i]), Is.Null, $"record {i}");
     }
 
+    [Test]
+    public void Zeros_written_ahead_are_cut_at_close_and_after_a_crash()
+    {
+        var records = Enumerable.Range(0, 6).Select(i => DecisionChain.Normalize(TestRecords.Full($"ahead-{i}"))).ToList();
+        var crashed = Path.Combine(_dir, "crashed");
+        Directory.CreateDirectory(crashed);
+        long recordBytes;
+        using (var spool = new Spool(_dir))
+        {
+            spool.Open();
+            spool.Append(records.GetRange(0, 3));
+            spool.Append(records.GetRange(3, 3));
+            var path = Spool.SegmentFiles(_dir).Single();
+            recordBytes = spool.FileBytes;
+            // While open, the segment holds the records and then zeros written ahead, so that appends change no
+            // file metadata. A crash leaves it like that: take a copy as it is now, with a torn line in the zeros.
+            using (var open = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+            {
+                Assert.That(open.Length, Is.GreaterThan(recordBytes + (512 << 10)), "zeros written ahead");
+                var copy = new byte[open.Length];
+                open.ReadExactly(copy);
+                Assert.That(copy.AsSpan((int)recordBytes).ContainsAnyExcept((byte)0), Is.False);
+                "{\"DecisionId\":\"torn"u8.CopyTo(copy.AsSpan((int)recordBytes));
+                File.WriteAllBytes(Path.Combine(crashed, Path.GetFileName(path)), copy);
+            }
+        }
+        Assert.That(new FileInfo(Spool.SegmentFiles(_dir).Single()).Length, Is.EqualTo(recordBytes), "a clean close cuts the zeros");
+
+        using var recovered = new Spool(crashed);
+        var back = recovered.Open();
+        Assert.That(back.Select(r => r.DecisionId), Is.EqualTo(records.Select(r => r.DecisionId)));
+        Assert.That(new FileInfo(Spool.SegmentFiles(crashed).Single()).Length, Is.EqualTo(recordBytes), "torn line and zeros cut at open");
+        recovered.Append([DecisionChain.Normalize(TestRecords.Full("after"))]);
+        Assert.That(ReplayAll(recovered, 10).Select(r => r.DecisionId), Is.EqualTo(records.Select(r => r.DecisionId).Append("after")));
+    }
+
     // Reads and advances in chunks of at most max until nothing is pending, as the shipper does.
     private static List<DecisionRecord> ReplayAll(Spool spool, int max)
     {
