@@ -210,7 +210,7 @@ internal sealed class Spool : IDisposable
         catch
         {
             try { _writer?.SetLength(segment.Length); } catch { /* the torn tail is dropped at the next Open */ }
-            _writer?.Dispose();
+            try { _writer?.Dispose(); } catch (IOException) { /* the append's own error is the one to report */ }
             _writer = null;
             throw;
         }
