@@ -89,6 +89,12 @@ public interface IDecisionLog
 
     /// <summary>Flushes every pending record (graceful shutdown).</summary>
     Task FlushAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// True while the record of <paramref name="decisionId"/> is acknowledged but not yet in PostgreSQL (queued, or
+    /// in the spool: in journal mode for a few milliseconds, or while PostgreSQL is down). Default: false.
+    /// </summary>
+    bool IsPending(string decisionId) => false;
 }
 
 /// <summary>Neither PostgreSQL nor the local spool could make a record durable.</summary>

@@ -238,6 +238,9 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
         return all.Count > limit ? all.GetRange(all.Count - limit, limit) : all;
     }
 
+    /// <inheritdoc />
+    public bool IsPending(string decisionId) => _pending.Contains(decisionId);
+
     /// <summary>
     /// Waits until every record appended before the call has been written (durable, or failed to its own
     /// caller), and tries once to replay the spool into
@@ -608,6 +611,11 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
                 m.Remove(stored.DecisionId);
                 if (m.Count == 0) _bySession.Remove(s);
             }
+        }
+
+        public bool Contains(string decisionId)
+        {
+            lock (_lock) return _byId.ContainsKey(decisionId);
         }
 
         public DecisionRecord? FindByRequestId(string requestId)

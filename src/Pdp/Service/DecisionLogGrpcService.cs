@@ -28,12 +28,14 @@ public sealed class DecisionLogGrpcService : PolicyPoint.V1.DecisionLogService.D
         """;
 
     private readonly NpgsqlDataSource? _db;
+    private readonly Pdp.DecisionLog.IDecisionLog? _log;
     private readonly ILogger<DecisionLogGrpcService> _logger;
 
     /// <summary>Resolves the optional <see cref="NpgsqlDataSource"/> (absent when the PDP runs without a database).</summary>
     public DecisionLogGrpcService(IServiceProvider services, ILogger<DecisionLogGrpcService> logger)
     {
         _db = services.GetService<NpgsqlDataSource>();
+        _log = services.GetService<Pdp.DecisionLog.IDecisionLog>();
         _logger = logger;
     }
 
@@ -71,14 +73,16 @@ public sealed class DecisionLogGrpcService : PolicyPoint.V1.DecisionLogService.D
         public DateTime reported_at { get; set; }
     }
 
-    /// <summary>One decision with its outcomes; NOT_FOUND when unknown.</summary>
+    /// <summary>One decision with its outcomes; a decision acknowledged but not yet in PostgreSQL is waited for up to 5 s (then UNAVAILABLE); NOT_FOUND when unknown.</summary>
     public override Task<DecisionRecord> GetDecision(GetDecisionRequest request, ServerCallContext context) =>
         Guard(async ct =>
         {
             var id = RequireUuid(request.DecisionId, "decision_id");
             await using var conn = await Open(ct);
-            var row = await conn.QueryFirstOrDefaultAsync<Row>(new CommandDefinition(
+            Task<Row?> Read() => conn.QueryFirstOrDefaultAsync<Row>(new CommandDefinition(
                 $"SELECT {Columns} FROM decisions WHERE decision_id = @id ORDER BY logged_at LIMIT 1", new { id }, cancellationToken: ct));
+            var row = await Read();
+            if (row is null && await WaitWhilePendingAsync(id, ct)) row = await Read() ?? throw NotYetStored(id);
             if (row is null) throw new RpcException(new Status(StatusCode.NotFound, $"decision {id} not found"));
             return (await WithOutcomes(conn, [row], ct))[0];
         }, context);
@@ -177,7 +181,11 @@ public sealed class DecisionLogGrpcService : PolicyPoint.V1.DecisionLogService.D
             return response;
         }, context);
 
-    /// <summary>Appends an outcome (status: 1..64 of [a-z0-9_.-]; detail ≤ 4096 chars) for a known decision.</summary>
+    /// <summary>
+    /// Appends an outcome (status: 1..64 of [a-z0-9_.-]; detail ≤ 4096 chars) for a known decision. A decision
+    /// acknowledged but not yet in PostgreSQL (journal mode, or a spooled record) is waited for up to 5 s, then
+    /// UNAVAILABLE; an unknown one is NOT_FOUND.
+    /// </summary>
     public override Task<ReportOutcomeResponse> ReportOutcome(ReportOutcomeRequest request, ServerCallContext context) =>
         Guard(async ct =>
         {
@@ -186,14 +194,36 @@ public sealed class DecisionLogGrpcService : PolicyPoint.V1.DecisionLogService.D
                 throw Invalid("status is required: 1..64 characters of a-z, 0-9, _ . - (e.g. executed, failed)");
             if (request.Detail.Length > 4096) throw Invalid("detail is longer than 4096 characters");
             await using var conn = await Open(ct);
-            var exists = await conn.ExecuteScalarAsync<bool>(new CommandDefinition(
-                "SELECT EXISTS (SELECT 1 FROM decision_ids WHERE decision_id = @id)", new { id }, cancellationToken: ct));
+            var exists = await DecisionStoredAsync(conn, id, ct);
+            if (!exists && await WaitWhilePendingAsync(id, ct))
+                exists = await DecisionStoredAsync(conn, id, ct) ? true : throw NotYetStored(id);
             if (!exists) throw new RpcException(new Status(StatusCode.NotFound, $"decision {id} not found"));
             await conn.ExecuteAsync(new CommandDefinition(
                 "INSERT INTO outcomes (decision_id, status, detail) VALUES (@id, @status, @detail)",
                 new { id, status = request.Status, detail = request.Detail.Length == 0 ? null : request.Detail }, cancellationToken: ct));
             return new ReportOutcomeResponse();
         }, context);
+
+    // How long a read waits for an acknowledged decision to reach PostgreSQL before answering UNAVAILABLE.
+    private static readonly TimeSpan PendingWait = TimeSpan.FromSeconds(5);
+
+    // A decision acknowledged but not in PostgreSQL yet (journal mode ships it within milliseconds; the PEP
+    // reports an outcome right after the tool runs): waits up to PendingWait while it is pending. False when the
+    // decision log does not know it, so the caller answers NOT_FOUND as before.
+    private async Task<bool> WaitWhilePendingAsync(string id, CancellationToken ct)
+    {
+        if (_log is null || !_log.IsPending(id)) return false;
+        var deadline = DateTime.UtcNow + PendingWait;
+        while (_log.IsPending(id) && DateTime.UtcNow < deadline) await Task.Delay(2, ct);
+        return true;
+    }
+
+    private static RpcException NotYetStored(string id) => new(new Status(StatusCode.Unavailable,
+        $"decision {id} is recorded in the local spool and not yet in PostgreSQL; retry later"));
+
+    private static Task<bool> DecisionStoredAsync(NpgsqlConnection conn, string id, CancellationToken ct) =>
+        conn.ExecuteScalarAsync<bool>(new CommandDefinition(
+            "SELECT EXISTS (SELECT 1 FROM decision_ids WHERE decision_id = @id)", new { id }, cancellationToken: ct));
 
     private static async Task<List<Row>> SessionRows(NpgsqlConnection conn, string sessionId, CancellationToken ct)
     {

@@ -141,6 +141,32 @@ public sealed class PostgresServiceTests
     }
 
     [Test]
+    public async Task In_journal_mode_a_decision_read_or_given_an_outcome_right_after_the_check_is_found()
+    {
+        // The PEP's usual sequence: Check, run the tool, ReportOutcome. In journal mode the decision may still be
+        // on its way from the spool to PostgreSQL when the outcome arrives; the outcome must not be refused.
+        _engine.Decide = _ => FakePolicyEngine.Result("""{"allow": true}""");
+        await using var journal = await InProcessPdp.StartAsync(new PdpServerOptions
+        {
+            PolicyEngine = _engine,
+            Db = _pg.ConnectionString,
+            Spool = Path.Combine(_pg.Directory, "spool-journal-outcome"),
+            LogAck = Pdp.DecisionLog.DecisionLogAck.Journal,
+        });
+        var session = "sess-" + Guid.NewGuid().ToString("N");
+        for (var i = 0; i < 20; i++)
+        {
+            var decision = await journal.Authorization.CheckAsync(Request($"fast_tool_{i}", session));
+            if (i % 2 == 0)   // the investigator's read right after the answer waits for the decision too
+                Assert.That((await journal.DecisionLog.GetDecisionAsync(new GetDecisionRequest { DecisionId = decision.DecisionId })).Tool.Name,
+                    Is.EqualTo($"fast_tool_{i}"));
+            await journal.DecisionLog.ReportOutcomeAsync(new ReportOutcomeRequest { DecisionId = decision.DecisionId, Status = "executed" });
+            var got = await journal.DecisionLog.GetDecisionAsync(new GetDecisionRequest { DecisionId = decision.DecisionId });
+            Assert.That(got.Outcomes.Select(o => o.Status), Is.EqualTo(new[] { "executed" }));
+        }
+    }
+
+    [Test]
     public async Task Decision_log_service_reads_decisions_chains_and_outcomes()
     {
         _engine.Decide = input => FakePolicyEngine.Result(
