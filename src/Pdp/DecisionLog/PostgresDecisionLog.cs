@@ -148,9 +148,6 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
     /// </summary>
     public IReadOnlyList<string> WriterIds { get; }
 
-    /// <summary>When this log acknowledges appends (<see cref="DecisionLogOptions.Acknowledge"/>).</summary>
-    public DecisionLogAck Acknowledge => _journal ? DecisionLogAck.Journal : DecisionLogAck.Commit;
-
     /// <summary>Records acknowledged through the spool and not yet replayed into PostgreSQL.</summary>
     public int SpooledCount => Volatile.Read(ref _spooledCount);
 
@@ -400,11 +397,9 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
     private bool TryDatabase(Lane lane, List<DecisionRecord> records, out Exception? error)
     {
         error = null;
-        lane.Lock.Wait();
         try
         {
-            lane.Store.InsertBatch(records, _options.WriteTimeout);
-            _pending.Remove(records);
+            Insert(lane, records, _options.WriteTimeout, expectDuplicates: false, CancellationToken.None);
             return true;
         }
         catch (Exception e)
@@ -412,13 +407,30 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
             _logger.LogWarning("Decision log: PostgreSQL write of {Count} records failed{Next}: {Error}", records.Count,
                 _journal ? "" : ", spooling", e.Message);
             error = e;
-            MarkDbFailed();
             return false;
+        }
+    }
+
+    // One insert through a lane's store, which serves one caller at a time (the lane's thread, or for lane 0 also
+    // the shipper). On success the records leave the pending index; on failure PostgreSQL is marked down and the
+    // error rethrown.
+    private void Insert(Lane lane, List<DecisionRecord> records, TimeSpan timeout, bool expectDuplicates, CancellationToken ct)
+    {
+        lane.Lock.Wait(ct);
+        try
+        {
+            lane.Store.InsertBatch(records, timeout, expectDuplicates);
+        }
+        catch
+        {
+            MarkDbFailed();
+            throw;
         }
         finally
         {
             lane.Lock.Release();
         }
+        _pending.Remove(records);
     }
 
     // Appends the batch to the spool (fsynced) and wakes the shipper; false (and the error) when the spool fails.
@@ -529,24 +541,8 @@ public sealed class PostgresDecisionLog : IDecisionLog, IAsyncDisposable
                 }
                 if (records.Count > 0)
                 {
-                    // Lane 0's lock keeps the lane's own thread off the store meanwhile.
-                    var lane = _lanes[0];
-                    lane.Lock.Wait(ct);
-                    try
-                    {
-                        // a journal holds only new records, except after a crash (the fast path then falls back)
-                        lane.Store.InsertBatch(records, _options.WriteTimeout * 4, expectDuplicates: !_journal);
-                    }
-                    catch
-                    {
-                        MarkDbFailed();
-                        throw;
-                    }
-                    finally
-                    {
-                        lane.Lock.Release();
-                    }
-                    _pending.Remove(records);
+                    // a journal holds only new records, except after a crash (the fast path then falls back)
+                    Insert(_lanes[0], records, _options.WriteTimeout * 4, expectDuplicates: !_journal, ct);
                     Interlocked.Add(ref _spooledCount, -records.Count);
                 }
                 _gate.Wait(CancellationToken.None);   // shipped: always record it, or it is shipped again
