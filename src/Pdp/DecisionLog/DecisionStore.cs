@@ -10,7 +10,7 @@ namespace Pdp.DecisionLog;
 /// SQL access to the decision tables: the batch insert with idempotency and chaining, chain head recovery,
 /// and the reads used by <see cref="PostgresDecisionLog"/> and <see cref="ChainVerifier"/>.
 /// The insert side (<see cref="InsertBatch"/>, <see cref="EnsurePartitions"/>) is synchronous and not thread safe:
-/// one caller at a time (the log's write gate), over one connection it keeps open. It is synchronous because it runs
+/// one caller at a time (its writer lane's lock), over one connection it keeps open. It is synchronous because it runs
 /// on the log's own writer thread: an async write would queue each of its continuations behind the Checks waiting
 /// on the thread pool, and under load that queueing, not PostgreSQL, set the pace of every commit (measured with
 /// bench/Pdp.LoadBench: the writer was busy 99% of the time for 2.7 ms per batch of 12 records). Reads are async and

@@ -168,8 +168,9 @@ internal sealed class Spool : IDisposable
     }
 
     /// <summary>
-    /// Appends the records as JSON lines and fsyncs. On failure the segment is cut back to its last complete
-    /// line and the error (<see cref="IOException"/>, <see cref="UnauthorizedAccessException"/>) rethrown.
+    /// Appends the records as JSON lines and returns once they are on disk (fdatasync into zeros written ahead, see
+    /// the class summary). On failure the segment is cut back to its last complete line and the error
+    /// (<see cref="IOException"/>, <see cref="UnauthorizedAccessException"/>) rethrown.
     /// </summary>
     public void Append(IReadOnlyList<DecisionRecord> records)
     {
@@ -374,7 +375,7 @@ internal sealed class Spool : IDisposable
     private void WriteAhead(long end)
     {
         var writer = _writer!;
-        var from = Math.Max(_segments[^1].Length, 0);
+        var from = _segments[^1].Length;
         var to = end + WriteAheadBytes;
         writer.Position = from;
         for (var at = from; at < to; at += Zeros.Length) writer.Write(Zeros, 0, (int)Math.Min(Zeros.Length, to - at));
