@@ -1,22 +1,6 @@
 // Pdp.LoadBench: N concurrent gRPC Check callers over loopback for D seconds against `pdp serve`, then the same load
 // against a no-op gRPC AuthorizationService (this program, as a child process) as the floor.
-//
-//   dotnet run -c Release --project bench/Pdp.LoadBench -- [options]
-//     --duration S       measured seconds per target (default 10)        --long   same as --duration 60
-//     --warmup S         unmeasured seconds before each run (default 3)
-//     --concurrency N    concurrent callers (default 24)                --connections N  HTTP/2 connections (default 2)
-//                        Closed loop: mean latency = callers / throughput, so 64 callers at 5,000/s would mean
-//                        12.8 ms on average, above the p99 target by construction; 24 give 4.8 ms.
-//     --policy DIR       bundle for pdp serve (default: rego/ of the repository)
-//     --db CONN          PostgreSQL of the decision log (default: a throwaway cluster via scripts/pg.sh)
-//     --pdp-dll PATH     pdp.dll to run (default: src/Pdp/bin/Release/net10.0/pdp.dll)
-//     --request-ids      give every Check a unique request_id (adds the idempotency lookup to each call)
-//     --log-ack MODE     pdp serve --log-ack: commit (answer once the record is committed in PostgreSQL) or journal
-//                        (answer once it is fsynced to the local spool; shipped to PostgreSQL right after); default commit
-//     --skip-floor       do not run the no-op floor
-// Prints throughput, p50/p99/p99.9/max latency, errors, peak RSS of the server process, CPU per Check of the server,
-// of PostgreSQL (throwaway cluster only) and of this generator (comparable across runs even when other work shares
-// the cores), the throughput those CPU costs allow on this machine's cores, and PDP/floor ratios.
+// Options: BenchOptions.Usage below (or --help).
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -40,6 +24,11 @@ internal static class Program
     private static async Task<int> Main(string[] args)
     {
         if (args.Length >= 2 && args[0] == "--serve-noop") return await NoopServer.RunAsync(int.Parse(args[1], CultureInfo.InvariantCulture));
+        if (args is ["--help"] or ["-h"])
+        {
+            Console.WriteLine(BenchOptions.Usage);
+            return 0;
+        }
         BenchOptions options;
         try { options = BenchOptions.Parse(args); }
         catch (ArgumentException e)
@@ -54,16 +43,43 @@ internal static class Program
 /// <summary>Command-line settings of one benchmark run.</summary>
 internal sealed class BenchOptions
 {
+    public const string Usage = """
+          dotnet run -c Release --project bench/Pdp.LoadBench -- [options]
+            --duration S       measured seconds per target (default 10)        --long   same as --duration 60
+            --warmup S         unmeasured seconds before each run (default 3)
+            --concurrency N    concurrent callers (default 24)                --connections N  HTTP/2 connections (default 2)
+                               Closed loop: mean latency = callers / throughput, so 64 callers at 5,000/s would mean
+                               12.8 ms on average, above the p99 target by construction; 24 give 4.8 ms.
+            --rate R           open loop instead: R Checks/s offered on a fixed schedule whatever the answers, each
+                               latency measured from the moment its call was due (so a stall counts against every call it
+                               delays, not only the one in flight); the run reports whether the rate was sustained. The
+                               warm-up still runs the closed loop, so the schedule starts against a warm server
+            --policy DIR       bundle for pdp serve (default: rego/ of the repository)
+            --db CONN          PostgreSQL of the decision log (default: a throwaway cluster via scripts/pg.sh)
+            --pdp-dll PATH     pdp.dll to run (default: src/Pdp/bin/Release/net10.0/pdp.dll)
+            --request-ids      give every Check a unique request_id (adds the idempotency lookup to each call)
+            --log-ack MODE     pdp serve --log-ack: commit (answer once the record is committed in PostgreSQL) or journal
+                               (answer once it is fsynced to the local spool; shipped to PostgreSQL right after); default commit
+            --skip-floor       do not run the no-op floor
+            --pdp-env K=V      set an environment variable of pdp serve only (repeatable), e.g. a runtime knob to compare
+        Prints throughput, p50/p99/p99.9/max latency, errors, peak RSS of the server process, CPU per Check of the server,
+        of PostgreSQL (throwaway cluster only) and of this generator (comparable across runs even when other work shares
+        the cores), the throughput those CPU costs allow on this machine's cores, and PDP/floor ratios.
+        """;
+
     public int DurationSeconds { get; private set; } = 10;
     public int WarmupSeconds { get; private set; } = 3;
     public int Concurrency { get; private set; } = 24;
     public int Connections { get; private set; } = 2;
+    /// <summary>Offered Checks/s of an open-loop run; 0 = closed loop with <see cref="Concurrency"/> callers.</summary>
+    public int Rate { get; private set; }
     public string? Policy { get; private set; }
     public string? Db { get; private set; }
     public string? PdpDll { get; private set; }
     public bool RequestIds { get; private set; }
     public bool SkipFloor { get; private set; }
     public string LogAck { get; private set; } = "commit";
+    public List<KeyValuePair<string, string>> PdpEnvironment { get; } = [];
 
     public static BenchOptions Parse(string[] args)
     {
@@ -84,15 +100,22 @@ internal sealed class BenchOptions
                 case "--warmup": o.WarmupSeconds = Int(0, 600); break;
                 case "--concurrency": o.Concurrency = Int(1, 4096); break;
                 case "--connections": o.Connections = Int(1, 64); break;
+                case "--rate": o.Rate = Int(1, 1_000_000); break;
                 case "--policy": o.Policy = Next(); break;
                 case "--db": o.Db = Next(); break;
                 case "--pdp-dll": o.PdpDll = Next(); break;
                 case "--request-ids": o.RequestIds = true; break;
                 case "--skip-floor": o.SkipFloor = true; break;
+                case "--pdp-env":
+                    var kv = Next();
+                    var eq = kv.IndexOf('=');
+                    if (eq <= 0) throw new ArgumentException($"--pdp-env takes NAME=VALUE, got '{kv}'");
+                    o.PdpEnvironment.Add(KeyValuePair.Create(kv[..eq], kv[(eq + 1)..]));
+                    break;
                 case "--log-ack":
                     o.LogAck = Next() is "commit" or "journal" ? args[i] : throw new ArgumentException($"--log-ack must be commit or journal, got '{args[i]}'");
                     break;
-                default: throw new ArgumentException($"unknown option {args[i]} (see the header of Program.cs)");
+                default: throw new ArgumentException($"unknown option {args[i]}\n{Usage}");
             }
         }
         return o;
@@ -139,13 +162,14 @@ internal static class Bench
             if (!File.Exists(pdpDll)) throw new FileNotFoundException($"{pdpDll} not found: build it first (dotnet build src/Pdp/Pdp.csproj -c Release) or pass --pdp-dll");
             var policy = o.Policy ?? Path.Combine(root, "rego");
 
-            Console.WriteLine($"Load: {o.Concurrency} callers over {o.Connections} HTTP/2 connection(s), {o.WarmupSeconds} s warm-up + {o.DurationSeconds} s measured, request_id {(o.RequestIds ? "unique per call" : "none")}, decision log acknowledges at {o.LogAck}");
+            Console.WriteLine($"Load: {(o.Rate > 0 ? $"open loop, {o.Rate} Checks/s offered" : $"{o.Concurrency} callers")} over {o.Connections} HTTP/2 connection(s), {o.WarmupSeconds} s warm-up + {o.DurationSeconds} s measured, request_id {(o.RequestIds ? "unique per call" : "none")}, decision log acknowledges at {o.LogAck}");
             Console.WriteLine($"Machine: {Environment.ProcessorCount} cores; generator and server share them.");
+            if (o.PdpEnvironment.Count > 0) Console.WriteLine($"pdp serve environment: {string.Join(' ', o.PdpEnvironment.Select(e => $"{e.Key}={e.Value}"))}");
 
             var pdpPort = FreePort();
             var pdp = await Server.StartAsync("dotnet", [pdpDll, "serve", "--policy", policy, "--db", db, "--listen", $"127.0.0.1:{pdpPort}", "--spool", Path.Combine(temp, "spool"),
                 // commit is pdp's default: not passing it lets the bench run older builds (--pdp-dll) too
-                .. (o.LogAck == "commit" ? Array.Empty<string>() : ["--log-ack", o.LogAck])], pdpPort);
+                .. (o.LogAck == "commit" ? Array.Empty<string>() : ["--log-ack", o.LogAck])], pdpPort, o.PdpEnvironment);
             RunResult pdpResult;
             DateTimeOffset start;
             try
@@ -185,7 +209,10 @@ internal static class Bench
             Console.WriteLine($"Rows in decisions for this run (warm-up included): {logged}; acknowledged in the measured window: {pdpResult.Ok}");
             if (floor is not null)
                 Console.WriteLine($"PDP/floor: throughput {pdpResult.PerSecond / floor.PerSecond:P1}, p50 {pdpResult.P50Ms / floor.P50Ms:F1}x, p99 {pdpResult.P99Ms / floor.P99Ms:F1}x");
-            var pass = pdpResult.PerSecond >= 5000 && pdpResult.P99Ms < 10 && pdpResult.PeakRssBytes < 300L * 1024 * 1024 && pdpResult.Errors == 0 && logged >= pdpResult.Ok;
+            // Open loop: the offered rate is sustained when every call due in the window was answered (the count of due
+            // calls over the window's measured length differs from the rate only by the calls at its two edges).
+            var sustained = o.Rate > 0 ? o.Rate >= 5000 && pdpResult.PerSecond >= o.Rate * 0.999 : pdpResult.PerSecond >= 5000;
+            var pass = sustained && pdpResult.P99Ms < 10 && pdpResult.PeakRssBytes < 300L * 1024 * 1024 && pdpResult.Errors == 0 && logged >= pdpResult.Ok;
             Console.WriteLine($"Target (>= 5000 Checks/s, p99 < 10 ms, RSS < 300 MB, no errors, all logged): {(pass ? "MET" : "NOT MET")}");
             return 0;
         }
@@ -300,9 +327,10 @@ internal sealed class Server
     /// <summary>Peak resident set size seen (max of sampled VmRSS and the kernel's VmHWM), in bytes.</summary>
     public long PeakRssBytes => Math.Max(Interlocked.Read(ref _peakRss), ReadStatus("VmHWM"));
 
-    public static async Task<Server> StartAsync(string exe, string[] args, int port)
+    public static async Task<Server> StartAsync(string exe, string[] args, int port, IEnumerable<KeyValuePair<string, string>>? environment = null)
     {
         var psi = new ProcessStartInfo(exe) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (k, v) in environment ?? []) psi.Environment[k] = v;
         foreach (var a in args) psi.ArgumentList.Add(a);
         var p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {exe}");
         var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
@@ -364,9 +392,16 @@ internal sealed class Server
     }
 }
 
-/// <summary>The load itself: closed-loop callers, each sending the next Check when the previous one is answered.</summary>
+/// <summary>
+/// The load itself: closed-loop callers, each sending the next Check when the previous one is answered, or (with
+/// <see cref="BenchOptions.Rate"/>) an open-loop schedule of calls at a fixed rate.
+/// </summary>
 internal static class Load
 {
+    // Open loop: calls still unanswered beyond this many are not sent but counted as errors, so a server that
+    // cannot keep up ends the run with errors instead of exhausting the generator's memory.
+    private const int MaxInFlight = 20_000;
+
     /// <param name="databaseCpu">CPU seconds used so far by the database the server writes to, or null.</param>
     public static async Task<RunResult> RunAsync(string target, Server server, BenchOptions o, string runId, Func<double>? databaseCpu = null)
     {
@@ -377,62 +412,52 @@ internal static class Load
         try
         {
             var clients = channels.Select(c => new AuthorizationService.AuthorizationServiceClient(c)).ToArray();
-            var measuring = 0;
-            var stop = 0;
-            var workers = Enumerable.Range(0, o.Concurrency).Select(i => Task.Run(async () =>
+            var window = new Window();
+            Task<Tally[]> load;
+            if (o.Rate > 0)
             {
-                var client = clients[i % clients.Length];
-                var latencies = new List<long>(1 << 16);
-                var decisions = new long[4];
-                long errors = 0, seq = 0;
-                while (Volatile.Read(ref stop) == 0)
-                {
-                    var request = Request(runId, i, seq++, o.RequestIds);
-                    var t0 = Stopwatch.GetTimestamp();
-                    try
-                    {
-                        var r = await client.CheckAsync(request).ConfigureAwait(false);
-                        if (Volatile.Read(ref measuring) == 1)
-                        {
-                            latencies.Add(Stopwatch.GetTimestamp() - t0);
-                            decisions[(int)r.Decision]++;
-                        }
-                    }
-                    catch (RpcException)
-                    {
-                        if (Volatile.Read(ref measuring) == 1) errors++;
-                    }
-                }
-                return (latencies, decisions, errors);
-            })).ToArray();
-
-            await Task.Delay(TimeSpan.FromSeconds(o.WarmupSeconds));
+                // Warm up with the closed loop: a cold server (tier-0 code still being recompiled) falls behind any
+                // fixed schedule and, once behind, is buried under the calls it queued. Then the schedule runs a
+                // second before the window opens, so the window sees it steady.
+                var warm = new Window();
+                var warming = ClosedLoop(clients, o, runId, warm);
+                await Task.Delay(TimeSpan.FromSeconds(o.WarmupSeconds));
+                warm.Stop();
+                await warming;
+                load = OpenLoop(clients, o, runId, window);
+                await Task.Delay(TimeSpan.FromSeconds(1));
+            }
+            else
+            {
+                load = ClosedLoop(clients, o, runId, window);
+                await Task.Delay(TimeSpan.FromSeconds(o.WarmupSeconds));
+            }
             var rssBefore = server.PeakRssBytes;
             var serverCpu0 = server.CpuSeconds;
             var dbCpu0 = databaseCpu?.Invoke() ?? double.NaN;
             var selfCpu0 = Process.GetCurrentProcess().TotalProcessorTime;
-            Volatile.Write(ref measuring, 1);
+            window.Open();
             var sw = Stopwatch.StartNew();
             await Task.Delay(TimeSpan.FromSeconds(o.DurationSeconds));
-            Volatile.Write(ref measuring, 0);
+            window.Close();
             var seconds = sw.Elapsed.TotalSeconds;
             var serverCpu = server.CpuSeconds - serverCpu0;
             var dbCpu = (databaseCpu?.Invoke() ?? double.NaN) - dbCpu0;
             var selfCpu = (Process.GetCurrentProcess().TotalProcessorTime - selfCpu0).TotalSeconds;
-            Volatile.Write(ref stop, 1);
-            var results = await Task.WhenAll(workers);
+            window.Stop();
+            var results = await load;
 
-            var all = results.SelectMany(r => r.latencies).ToArray();
+            var all = results.SelectMany(r => r.Latencies).ToArray();
             Array.Sort(all);
             double Ms(double q) => all.Length == 0 ? double.NaN : all[Math.Min(all.Length - 1, (int)(q * all.Length))] * 1000.0 / Stopwatch.Frequency;
             var byDecision = new Dictionary<Decision, long>();
             foreach (var r in results)
                 for (int d = 0; d < 4; d++)
-                    if (r.decisions[d] > 0) byDecision[(Decision)d] = byDecision.GetValueOrDefault((Decision)d) + r.decisions[d];
-            var result = new RunResult(target, all.Length, results.Sum(r => r.errors), seconds, Ms(0.50), Ms(0.99), Ms(0.999),
+                    if (r.Decisions[d] > 0) byDecision[(Decision)d] = byDecision.GetValueOrDefault((Decision)d) + r.Decisions[d];
+            var result = new RunResult(target, all.Length, results.Sum(r => r.Errors), seconds, Ms(0.50), Ms(0.99), Ms(0.999),
                 all.Length == 0 ? double.NaN : all[^1] * 1000.0 / Stopwatch.Frequency, Math.Max(rssBefore, server.PeakRssBytes), byDecision,
                 serverCpu, selfCpu, dbCpu);
-            Console.WriteLine($"{target}: {result.PerSecond:F0} Checks/s, p50 {result.P50Ms:F2} ms, p99 {result.P99Ms:F2} ms, errors {result.Errors}, " +
+            Console.WriteLine($"{target}: {result.PerSecond:F0} Checks/s{(o.Rate > 0 ? $" (offered {o.Rate}/s)" : "")}, p50 {result.P50Ms:F2} ms, p99 {result.P99Ms:F2} ms, errors {result.Errors}, " +
                 $"server CPU {result.ServerCpuMicrosPerCheck:F0} us/Check, generator CPU {result.GeneratorCpuMicrosPerCheck:F0} us/Check");
             return result;
         }
@@ -440,6 +465,120 @@ internal static class Load
         {
             foreach (var c in channels) c.Dispose();
         }
+    }
+
+    /// <summary>When calls count: a call is measured when it started (closed loop) or was due (open loop) while open.</summary>
+    private sealed class Window
+    {
+        private int _measuring, _stopped;
+        public bool Measuring => Volatile.Read(ref _measuring) == 1;
+        public bool Stopped => Volatile.Read(ref _stopped) == 1;
+        public void Open() => Volatile.Write(ref _measuring, 1);
+        public void Close() => Volatile.Write(ref _measuring, 0);
+        public void Stop() => Volatile.Write(ref _stopped, 1);
+    }
+
+    /// <summary>One caller's (or one completion thread's) counts: latencies in Stopwatch ticks, decisions, errors.</summary>
+    private sealed class Tally
+    {
+        public readonly List<long> Latencies = new(1 << 16);
+        public readonly long[] Decisions = new long[4];
+        public long Errors;
+    }
+
+    private static async Task<Tally[]> ClosedLoop(AuthorizationService.AuthorizationServiceClient[] clients, BenchOptions o, string runId, Window window)
+    {
+        var workers = Enumerable.Range(0, o.Concurrency).Select(i => Task.Run(async () =>
+        {
+            var client = clients[i % clients.Length];
+            var tally = new Tally();
+            long seq = 0;
+            while (!window.Stopped)
+            {
+                var request = Request(runId, i, seq++, o.RequestIds);
+                var t0 = Stopwatch.GetTimestamp();
+                var measured = window.Measuring;
+                try
+                {
+                    var r = await client.CheckAsync(request).ConfigureAwait(false);
+                    if (measured)
+                    {
+                        tally.Latencies.Add(Stopwatch.GetTimestamp() - t0);
+                        tally.Decisions[(int)r.Decision]++;
+                    }
+                }
+                catch (RpcException)
+                {
+                    if (measured) tally.Errors++;
+                }
+            }
+            return tally;
+        })).ToArray();
+        return await Task.WhenAll(workers);
+    }
+
+    // The schedule: call n is due at start + n / rate. A dedicated thread sends every call that is due, then sleeps
+    // about a millisecond; the requests are the closed loop's, call n playing caller n % concurrency.
+    private static async Task<Tally[]> OpenLoop(AuthorizationService.AuthorizationServiceClient[] clients, BenchOptions o, string runId, Window window)
+    {
+        var tallies = new System.Collections.Concurrent.ConcurrentBag<Tally>();
+        var local = new ThreadLocal<Tally>(() => { var t = new Tally(); tallies.Add(t); return t; });
+        var inFlight = 1;   // the dispatcher's own share, released when it ends
+        var outstanding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Done()
+        {
+            if (Interlocked.Decrement(ref inFlight) == 0) outstanding.TrySetResult();
+        }
+        void Send(long n, long due)
+        {
+            var measured = window.Measuring;
+            if (Volatile.Read(ref inFlight) > MaxInFlight)
+            {
+                if (measured) Interlocked.Increment(ref local.Value!.Errors);
+                return;
+            }
+            Interlocked.Increment(ref inFlight);
+            var caller = (int)(n % o.Concurrency);
+            var call = clients[caller % clients.Length].CheckAsync(Request(runId, caller, n / o.Concurrency, o.RequestIds));
+            call.ResponseAsync.ContinueWith(t =>
+            {
+                var latency = Stopwatch.GetTimestamp() - due;
+                if (measured)
+                {
+                    var tally = local.Value!;
+                    if (t.IsCompletedSuccessfully)
+                    {
+                        tally.Latencies.Add(latency);
+                        tally.Decisions[(int)t.Result.Decision]++;
+                    }
+                    else tally.Errors++;
+                }
+                call.Dispose();
+                Done();
+            }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+        var dispatcher = new Thread(() =>
+        {
+            var start = Stopwatch.GetTimestamp();
+            long n = 0;
+            while (!window.Stopped)
+            {
+                var now = Stopwatch.GetTimestamp();
+                for (; ; n++)
+                {
+                    var due = start + (long)(n * (double)Stopwatch.Frequency / o.Rate);
+                    if (due > now) break;
+                    Send(n, due);
+                }
+                Thread.Sleep(1);
+            }
+            Done();
+        }) { IsBackground = true, Name = "open-loop dispatcher" };
+        dispatcher.Start();
+        // Once a second: how far the server keeps up (calls in flight grow when it does not).
+        using var progress = new Timer(_ => Console.Error.WriteLine($"  open loop: {Volatile.Read(ref inFlight) - 1} in flight"), null, 1000, 1000);
+        await outstanding.Task;
+        return [.. tallies];
     }
 
     // A typical MCP tools/call against the repository's rego/ library: agent x reading its workspace (granted), with
