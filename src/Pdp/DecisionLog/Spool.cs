@@ -186,7 +186,6 @@ internal sealed class Spool : IDisposable
             _buffer.Advance(1);
             ends[i] = _buffer.WrittenCount;
         }
-        Directory.CreateDirectory(_directory);
         if (_segments.Count == 0 || _segments[^1].Length >= SegmentBytes || _segments[^1].Number == 0)
         {
             // a new segment (never append to a legacy file: its name does not say where it falls in order)
@@ -199,6 +198,7 @@ internal sealed class Spool : IDisposable
         {
             if (_writer is null)
             {
+                Directory.CreateDirectory(_directory);   // only when a file is opened: a syscall per append otherwise
                 _writer = new FileStream(segment.Path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, 1, FileOptions.None);
                 _durableLength = segment.Length;   // beyond the records: nothing known to be durable
             }

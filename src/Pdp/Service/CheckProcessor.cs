@@ -122,6 +122,38 @@ public sealed class CheckProcessor
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var decisionId = Guid.CreateVersion7(now).ToString();
+        // Deciding happens in a method of its own so that the input document, its history and the evaluation, which
+        // the record no longer needs, are garbage while the answer waits for the record to be durable; kept in this
+        // method's state they would be live at every collection during that wait, and copied by it.
+        var (record, obligations) = await DecideRecordAsync(request, decisionId, now, cancellationToken).ConfigureAwait(false);
+        var appending = System.Diagnostics.Stopwatch.GetTimestamp();
+        PdpMetrics.DecideDuration.Record(PdpMetrics.SecondsSince(started));
+        try
+        {
+            // Not cancellable: once decided, the record is written even if the caller went away.
+            await _log.AppendAsync(record, CancellationToken.None).ConfigureAwait(false);
+            PdpMetrics.AppendDuration.Record(PdpMetrics.SecondsSince(appending));
+            PdpMetrics.Decisions.Add(1, new KeyValuePair<string, object?>("decision", record.Decision));
+        }
+        catch (Exception e)
+        {
+            PdpMetrics.Decisions.Add(1, new KeyValuePair<string, object?>("decision", "audit_unavailable"));
+            _logger.LogError("Decision {DecisionId} could not be recorded, answering DENY audit_unavailable: {Error}", decisionId, e.Message);
+            return new CheckResponse
+            {
+                Decision = Decision.Deny,
+                PolicyRevision = record.PolicyRevision,
+                Reasons = { new Reason { Code = "audit_unavailable", Message = "the decision could not be recorded durably" } },
+            };
+        }
+        if (request.Session?.SessionId is { Length: > 0 } sessionId) _sessions.Add(sessionId, SessionEvent.From(record));
+        return ToResponse(record, obligations);
+    }
+
+    // The decision and its record: session history, input, evaluation, obligations (parsed once for the response).
+    private async ValueTask<(DecisionRecord Record, Google.Protobuf.WellKnownTypes.Struct? Obligations)> DecideRecordAsync(
+        CheckRequest request, string decisionId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
         var sessionId = request.Session?.SessionId ?? "";
         IReadOnlyList<SessionEvent> history = [];
         DecisionOutcome? outcome = null;
@@ -167,28 +199,7 @@ public sealed class CheckProcessor
             }
         }
         var record = BuildRecord(request, decisionId, now, input, outcome, obligationsJson, obligationsCanonical, evaluation?.Revision ?? _engine.Revision, evaluation?.EvalMicros ?? 0);
-        var appending = System.Diagnostics.Stopwatch.GetTimestamp();
-        PdpMetrics.DecideDuration.Record(PdpMetrics.SecondsSince(started));
-        try
-        {
-            // Not cancellable: once decided, the record is written even if the caller went away.
-            await _log.AppendAsync(record, CancellationToken.None).ConfigureAwait(false);
-            PdpMetrics.AppendDuration.Record(PdpMetrics.SecondsSince(appending));
-            PdpMetrics.Decisions.Add(1, new KeyValuePair<string, object?>("decision", record.Decision));
-        }
-        catch (Exception e)
-        {
-            PdpMetrics.Decisions.Add(1, new KeyValuePair<string, object?>("decision", "audit_unavailable"));
-            _logger.LogError("Decision {DecisionId} could not be recorded, answering DENY audit_unavailable: {Error}", decisionId, e.Message);
-            return new CheckResponse
-            {
-                Decision = Decision.Deny,
-                PolicyRevision = record.PolicyRevision,
-                Reasons = { new Reason { Code = "audit_unavailable", Message = "the decision could not be recorded durably" } },
-            };
-        }
-        if (sessionId.Length > 0) _sessions.Add(sessionId, SessionEvent.From(record));
-        return ToResponse(record, obligations);
+        return (record, obligations);
     }
 
     /// <summary>Logs a refusal (decision <c>invalid</c>) of a request that never reached validation, e.g. unparseable bytes.</summary>

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Pdp.DecisionLog;
+using Pdp.Rego.Values;
 
 namespace Pdp.Service;
 
@@ -9,6 +10,7 @@ public sealed record SessionEvent(
     string Decision, IReadOnlyList<string> Labels, DateTimeOffset Time)
 {
     private byte[]? _utf8;
+    private string? _time;
     private Pdp.Rego.Values.Value? _value;
 
     /// <summary>This entry as canonical JSON, as it appears in <c>input.session.history</c> (from <see cref="Utf8"/>; not kept).</summary>
@@ -42,26 +44,51 @@ public sealed record SessionEvent(
     /// <summary>This entry as a Rego value (built once from the fields; immutable, so shared by every later input).</summary>
     internal Pdp.Rego.Values.Value RegoValue => _value ??= BuildValue();
 
-    private string TimeText => InputBuilder.Rfc3339(Time);
+    private string TimeText => _time ??= InputBuilder.Rfc3339(Time);
+
+    // Every event lives as long as its session keeps it (seconds under load): long enough to be promoted through the
+    // GC's generations, so its objects are a large part of what each collection copies. The keys, and the values
+    // that repeat from event to event (decision, tool, server, resource type and sensitivity, labels), are therefore
+    // shared rather than allocated per event.
+    private static readonly StringValue KeyDecision = new("decision"), KeyDecisionId = new("decision_id"),
+        KeyLabels = new("labels"), KeyResource = new("resource"), KeyServer = new("server"), KeyTime = new("time"),
+        KeyTool = new("tool"), KeyId = new("id"), KeySensitivity = new("sensitivity"), KeyType = new("type");
+    private static readonly ConcurrentDictionary<string, StringValue> Common = new(StringComparer.Ordinal);
+    private const int CommonCapacity = 4096, CommonMaxLength = 128;
+
+    // The shared value of a string that recurs across events; a bounded cache, so odd values (and a flood of them)
+    // just get their own object.
+    private static StringValue Shared(string s)
+    {
+        if (Common.TryGetValue(s, out var v)) return v;
+        v = new StringValue(s);
+        if (s.Length <= CommonMaxLength && Common.Count < CommonCapacity) Common.TryAdd(s, v);
+        return v;
+    }
 
     private Pdp.Rego.Values.Value BuildValue()
     {
-        static Pdp.Rego.Values.Value S(string s) => Pdp.Rego.Values.Value.String(s);
-        var labels = new Pdp.Rego.Values.Value[Labels.Count];
-        for (var i = 0; i < labels.Length; i++) labels[i] = S(Labels[i]);
-        var resource = new Pdp.Rego.Values.ObjectValue.Builder(3);
-        resource.Set("id", S(ResourceId ?? ""));
-        resource.Set("sensitivity", S(ResourceSensitivity ?? ""));
-        resource.Set("type", S(ResourceType ?? ""));
-        var entry = new Pdp.Rego.Values.ObjectValue.Builder(8);
-        entry.Set("decision", S(Decision));
-        entry.Set("decision_id", S(DecisionId));
-        entry.Set("labels", new Pdp.Rego.Values.ArrayValue(labels));
-        entry.Set("resource", resource.Build());
-        entry.Set("server", S(Server ?? ""));
-        entry.Set("time", S(TimeText));
-        entry.Set("tool", S(Tool));
-        return entry.Build();
+        var labels = ArrayValue.Empty;
+        if (Labels.Count > 0)
+        {
+            var items = new Pdp.Rego.Values.Value[Labels.Count];
+            for (var i = 0; i < items.Length; i++) items[i] = Shared(Labels[i]);
+            labels = new ArrayValue(items);
+        }
+        var resource = new ObjectValue.Builder(3)
+            .Set(KeyId, new StringValue(ResourceId ?? ""))
+            .Set(KeySensitivity, Shared(ResourceSensitivity ?? ""))
+            .Set(KeyType, Shared(ResourceType ?? ""))
+            .Build();
+        return new ObjectValue.Builder(7)
+            .Set(KeyDecision, Shared(Decision))
+            .Set(KeyDecisionId, new StringValue(DecisionId))
+            .Set(KeyLabels, labels)
+            .Set(KeyResource, resource)
+            .Set(KeyServer, Shared(Server ?? ""))
+            .Set(KeyTime, new StringValue(TimeText))
+            .Set(KeyTool, Shared(Tool))
+            .Build();
     }
 
     /// <summary>The event of a logged decision.</summary>
