@@ -55,14 +55,16 @@ public sealed record SessionEvent(
         KeyTool = new("tool"), KeyId = new("id"), KeySensitivity = new("sensitivity"), KeyType = new("type");
     private static readonly ConcurrentDictionary<string, StringValue> Common = new(StringComparer.Ordinal);
     private const int CommonCapacity = 4096, CommonMaxLength = 128;
+    private static int _commonCount;   // entries added to Common (its own Count would take every lock)
 
     // The shared value of a string that recurs across events; a bounded cache, so odd values (and a flood of them)
     // just get their own object.
     private static StringValue Shared(string s)
     {
+        if (s.Length > CommonMaxLength) return new StringValue(s);
         if (Common.TryGetValue(s, out var v)) return v;
         v = new StringValue(s);
-        if (s.Length <= CommonMaxLength && Common.Count < CommonCapacity) Common.TryAdd(s, v);
+        if (Volatile.Read(ref _commonCount) < CommonCapacity && Common.TryAdd(s, v)) Interlocked.Increment(ref _commonCount);
         return v;
     }
 

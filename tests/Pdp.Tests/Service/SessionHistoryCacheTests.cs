@@ -48,6 +48,8 @@ public sealed class SessionHistoryCacheTests
     [TestCase("srv", "file", "/tmp/a.txt", "internal", new[] { "sensitive", "pii" }, 1234567L)]
     [TestCase(null, null, null, null, new string[0], 0L)]
     [TestCase("s\"rv\\", "t\u0001y", "/päth/💡\n", "é", new[] { "<tag>&'" }, 999_999_999L)]
+    // Values longer than the shared-value cache takes (128 chars) get objects of their own.
+    [TestCase("a-server-name-of-200-chars-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "file", "/a", "internal", new[] { "sensitive" }, 5L)]
     public void Event_bytes_and_value_match_the_nodes_they_stand_for(string? server, string? type, string? id, string? sensitivity, string[] labels, long ticks)
     {
         var ev = new SessionEvent(Guid.CreateVersion7().ToString(), "tool\t1", server, type, id, sensitivity, "deny", labels,
