@@ -488,6 +488,12 @@ internal static class Load
         public readonly List<long> Latencies = new(1 << 16);
         public readonly long[] Decisions = new long[4];
         public long Errors;
+
+        public void Answered(long latencyTicks, Decision decision)
+        {
+            Latencies.Add(latencyTicks);
+            Decisions[(int)decision]++;
+        }
     }
 
     private static async Task<Tally[]> ClosedLoop(AuthorizationService.AuthorizationServiceClient[] clients, BenchOptions o, string runId, Window window)
@@ -505,11 +511,7 @@ internal static class Load
                 try
                 {
                     var r = await client.CheckAsync(request).ConfigureAwait(false);
-                    if (measured)
-                    {
-                        tally.Latencies.Add(Stopwatch.GetTimestamp() - t0);
-                        tally.Decisions[(int)r.Decision]++;
-                    }
+                    if (measured) tally.Answered(Stopwatch.GetTimestamp() - t0, r.Decision);
                 }
                 catch (RpcException)
                 {
@@ -526,7 +528,7 @@ internal static class Load
     private static async Task<Tally[]> OpenLoop(AuthorizationService.AuthorizationServiceClient[] clients, BenchOptions o, string runId, Window window)
     {
         var tallies = new System.Collections.Concurrent.ConcurrentBag<Tally>();
-        var local = new ThreadLocal<Tally>(() => { var t = new Tally(); tallies.Add(t); return t; });
+        using var local = new ThreadLocal<Tally>(() => { var t = new Tally(); tallies.Add(t); return t; });
         var inFlight = 1;   // the dispatcher's own share, released when it ends
         var outstanding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         void Done()
@@ -550,11 +552,7 @@ internal static class Load
                 if (measured)
                 {
                     var tally = local.Value!;
-                    if (t.IsCompletedSuccessfully)
-                    {
-                        tally.Latencies.Add(latency);
-                        tally.Decisions[(int)t.Result.Decision]++;
-                    }
+                    if (t.IsCompletedSuccessfully) tally.Answered(latency, t.Result.Decision);
                     else tally.Errors++;
                 }
                 call.Dispose();
